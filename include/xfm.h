@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xfm.h - map, read and write another machine's memory.
+ *
+ * One API over several memory sources: a live Xen guest (Linux privcmd),
+ * a memory dump on disk, a live QEMU guest.  Page sizes are discovered at
+ * run time; nothing here assumes a 4 KiB kernel page.
+ *
+ * Conventions, for every function below:
+ *  - Functions returning int return 0 (or a count, where stated) on
+ *    success and a negative errno value on failure.  A failure also sets
+ *    a one-line message for the calling thread: see xfm_last_error().
+ *  - Sizes and addresses are bytes in uint64_t; frame numbers are uint64_t
+ *    in units of the source's frame size (4096 for Xen).
+ *  - A handle may be used by many threads at once; mappings made in one
+ *    thread may be read from any other.  xfm_close() must not race with
+ *    other calls on the same handle.
+ *
+ * Stability: the ABI of libxfm.so.0 only grows.  No structure here changes
+ * size except xfm_geometry, which is passed with its size.
+ */
+#ifndef XFM_H
+#define XFM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The Xen hypercall ABI's frame: 4 KiB on every architecture Xen supports
+ * today, whatever page size the hypervisor or the dom0 kernel uses
+ * internally.  Frame numbers passed to a Xen source are in these units.
+ */
+#define XFM_XEN_PAGE_SHIFT 12
+#define XFM_XEN_PAGE_SIZE  (UINT64_C(1) << XFM_XEN_PAGE_SHIFT)
+#define XFM_XEN_PAGE_MASK  (~(XFM_XEN_PAGE_SIZE - 1))
+
+/* Largest extent order accepted by xfm_map(): 2^30 frames. */
+#define XFM_MAX_ORDER 30
+
+typedef struct xfm_handle xfm_handle;
+typedef struct xfm_mapping xfm_mapping;
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+
+/*
+ * xfm_last_error - the message of the calling thread's last failed xfm
+ * call, e.g. "xen:7: frame 0x1234: not mapped (ENOENT)".  Never NULL;
+ * "" when nothing failed yet.  Valid until the thread's next xfm call.
+ * Thread-safe (the message is per thread).
+ */
+const char *xfm_last_error(void);
+
+/* ------------------------------------------------------------------ */
+/* Handles                                                             */
+
+enum xfm_open_flags {
+	/*
+	 * Allow xfm_write() and writable mappings.  Without it the handle is
+	 * read-only and writes fail with -EROFS: writing into a guest must
+	 * be asked for.
+	 */
+	XFM_OPEN_WRITE = 1u << 0,
+	/* Do not print warnings (e.g. a page size that had to be guessed). */
+	XFM_OPEN_QUIET = 1u << 1,
+};
+
+/*
+ * xfm_open - open a memory source named by a URI.
+ *   "xen:<domid>"   a live Xen guest, through /dev/xen/privcmd
+ *   "file:<path>"   a memory dump; format detected from its content
+ *   "<path>"        same as file:<path>
+ * @flags: enum xfm_open_flags.
+ * On success stores a new handle in *out and returns 0.
+ * Errors: -EINVAL bad URI or flags, -ENOENT no such file or domain,
+ * -EACCES/-EPERM not allowed, -ENODEV no Xen on this machine, -ENOEXEC
+ * unrecognised or corrupt file, -ENOMEM.
+ */
+int xfm_open(xfm_handle **out, const char *uri, unsigned int flags);
+
+/*
+ * xfm_close - unmap every cached window and xfm_map, release the handle.
+ * NULL is accepted.  Returns 0.
+ */
+int xfm_close(xfm_handle *h);
+
+/* The name of the source kind ("xen", "raw", "elf", "xen-core", ...). */
+const char *xfm_source_name(const xfm_handle *h);
+
+/*
+ * xfm_source_info - the @i-th fact about the source, as strings, e.g.
+ * ("format", "xen-core"), ("xen.type", "hvm"), ("xen.vcpus", "2").
+ * Returns 0, or -ENOENT when @i is past the last fact (no message set).
+ * The strings live as long as the handle.
+ */
+int xfm_source_info(xfm_handle *h, size_t i, const char **key,
+		    const char **value);
+
+/* ------------------------------------------------------------------ */
+/* Page geometry, from the running system                             */
+
+enum xfm_geometry_origin {
+	XFM_ORIGIN_HYPERCALL = 1, /* XENVER_pagesize answered */
+	XFM_ORIGIN_SYSFS = 2,     /* /sys/hypervisor/properties/pagesize */
+	XFM_ORIGIN_DEFAULT = 3,   /* nothing answered: 4096 assumed, warned */
+	XFM_ORIGIN_FILE = 4,      /* recorded in, or implied by, a dump file */
+	XFM_ORIGIN_CALLER = 5,    /* set by the caller (tests, simulation) */
+};
+
+typedef struct xfm_geometry {
+	uint64_t frame_size;       /* bytes per source frame (Xen: 4096) */
+	uint64_t hyp_page_size;    /* hypervisor's own page size; 0 if none */
+	uint64_t kernel_page_size; /* this process's OS page size */
+	/*
+	 * Bit n set: the source can map memory in units of 2^n bytes
+	 * (mapping addresses are aligned to the kernel page regardless).
+	 */
+	uint64_t granularities;
+	uint64_t max_frame;        /* highest frame the source may hold */
+	uint32_t origin;           /* enum xfm_geometry_origin of frame_size */
+	uint32_t pad;
+} xfm_geometry;
+
+/*
+ * xfm_get_geometry - fill @g (of @size bytes, normally sizeof(*g)) with
+ * the handle's page geometry.  Later versions may append fields; a
+ * smaller @size gets a prefix.  Errors: -EINVAL (@size < 8).
+ */
+int xfm_get_geometry(xfm_handle *h, xfm_geometry *g, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Memory map                                                          */
+
+typedef struct xfm_range {
+	uint64_t start; /* guest-physical byte address, frame aligned */
+	uint64_t size;  /* bytes, a multiple of the frame size */
+} xfm_range;
+
+/*
+ * xfm_get_ranges - the populated guest-physical ranges, ascending and
+ * merged.  Stores up to @max ranges in @ranges (may be NULL when @max is
+ * 0) and returns the total number of ranges (which may exceed @max).
+ * For a live Xen guest the first call probes the guest (one batched map
+ * per 64 Ki frames) and the answer is kept until xfm_invalidate().
+ */
+int64_t xfm_get_ranges(xfm_handle *h, xfm_range *ranges, size_t max);
+
+/* ------------------------------------------------------------------ */
+/* Mapping frames                                                      */
+
+typedef struct xfm_extent {
+	uint64_t frame;  /* first frame, aligned to 2^order */
+	uint32_t order;  /* 2^order frames; 0 = one frame */
+	int32_t err;     /* out: 0, or a negative errno for this extent */
+} xfm_extent;
+
+enum xfm_prot {
+	XFM_PROT_READ = 1u << 0,
+	XFM_PROT_WRITE = 1u << 1, /* needs XFM_OPEN_WRITE */
+};
+
+/*
+ * xfm_map - map @n extents contiguously, in order, into this process.
+ * Extent i starts at byte offset (sum of the sizes of extents 0..i-1).
+ * @hint: an address to try (not MAP_FIXED), or NULL.
+ * Every extent's err is set: 0, or e.g. -ENOENT (not in the source),
+ * -EINVAL (not mappable), -EPERM.  Touching a failed extent's bytes
+ * raises SIGBUS: check err.  The call succeeds (returns the number of
+ * extents mapped without error, and *out) when at least one extent
+ * mapped; it fails, mapping nothing, when none did (-ENOENT or the first
+ * extent's error) or on a whole-call error (-EINVAL: order > XFM_MAX_ORDER
+ * or a misaligned frame; -EOVERFLOW: the total size does not fit;
+ * -EROFS: XFM_PROT_WRITE on a read-only handle; -ENOMEM).
+ */
+int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n, unsigned int prot,
+	    void *hint, xfm_mapping **out);
+
+/* Start and length (bytes; the sum of the extents) of a mapping. */
+void *xfm_map_addr(const xfm_mapping *m);
+uint64_t xfm_map_length(const xfm_mapping *m);
+
+/* xfm_unmap - remove a mapping made by xfm_map().  NULL is accepted. */
+int xfm_unmap(xfm_mapping *m);
+
+/* ------------------------------------------------------------------ */
+/* Reading and writing through the window cache                       */
+
+enum xfm_rw_flags {
+	/* Read absent frames as zeros instead of failing with -ENOENT. */
+	XFM_READ_ZERO_FILL = 1u << 0,
+};
+
+/*
+ * xfm_read - copy @len bytes at guest-physical address @addr into @buf.
+ * Any alignment and length; the copy goes through the window cache.
+ * Errors: -ENOENT a frame in the span is absent (the message names it;
+ * @buf holds the bytes before it), -ERANGE address past max_frame,
+ * -EOVERFLOW @addr + @len wraps.
+ */
+int xfm_read(xfm_handle *h, uint64_t addr, void *buf, uint64_t len,
+	     unsigned int flags);
+
+/*
+ * xfm_write - copy @len bytes from @buf to guest-physical @addr.
+ * Errors as xfm_read(), plus -EROFS on a handle opened without
+ * XFM_OPEN_WRITE or on a read-only source.
+ */
+int xfm_write(xfm_handle *h, uint64_t addr, const void *buf, uint64_t len);
+
+/*
+ * xfm_set_cache - size the cache: windows of @window_size bytes (a power
+ * of two, at least the frame and kernel page size), at most @nr_windows
+ * mapped at once (0 disables caching: every access maps and unmaps).
+ * Drops every cached window.  Default: 1 MiB windows, 64 of them.
+ * Errors: -EINVAL.
+ */
+int xfm_set_cache(xfm_handle *h, uint64_t window_size, uint32_t nr_windows);
+
+/*
+ * xfm_invalidate - forget cached windows (and the memory map) touching
+ * [@addr, @addr + @len); @len UINT64_MAX means everything.  Call it after
+ * the guest's memory layout changed (ballooning, migration, restore).
+ */
+int xfm_invalidate(xfm_handle *h, uint64_t addr, uint64_t len);
+
+/* ------------------------------------------------------------------ */
+/* Xen specifics (other sources return -EOPNOTSUPP)                    */
+
+/*
+ * xfm_restrict - bind the handle's privcmd file to its domain, so that
+ * nothing else can be reached through it (hypercalls then fail with
+ * -EPERM).  Geometry is queried at open, before any restriction.
+ */
+int xfm_restrict(xfm_handle *h);
+
+enum xfm_resource_type {
+	XFM_RESOURCE_IOREQ_SERVER = 0,
+	XFM_RESOURCE_GRANT_TABLE = 1,
+	XFM_RESOURCE_VMTRACE_BUF = 2,
+};
+
+/*
+ * xfm_resource_size - size in bytes of the resource (@type, @id) of the
+ * handle's domain.  Errors: -EOPNOTSUPP (kernel or Xen lack resource
+ * mapping), -ENOENT, -EPERM.
+ */
+int xfm_resource_size(xfm_handle *h, unsigned int type, unsigned int id,
+		      uint64_t *size);
+
+/*
+ * xfm_map_resource - map @nr_frames frames from @frame of a resource.
+ * Unmap with xfm_unmap().  Errors: as xfm_resource_size(), -EINVAL.
+ * On a kernel whose page is larger than the frame, where Linux privcmd
+ * mis-sizes multi-frame resource maps, each kernel page is mapped by a
+ * separate call.
+ */
+int xfm_map_resource(xfm_handle *h, unsigned int type, unsigned int id,
+		     uint64_t frame, uint64_t nr_frames, unsigned int prot,
+		     xfm_mapping **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XFM_H */

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * cache.c - reads and writes by guest-physical address through a bounded
+ * LRU cache of mapped windows.  Mapping costs hypercalls and TLB flushes;
+ * copying is cheap: so windows are big, kept, and shared by threads.
+ *
+ * Locking: h->lock guards the window table.  A reader takes a reference
+ * (users++) under the lock and copies without it; a window invalidated
+ * while in use is taken out of the table, marked stale, and unmapped by
+ * its last user.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+int xfm_cache_init(xfm_handle *h, uint64_t window_size, uint32_t nr)
+{
+	struct xfm_cache *c = &h->cache;
+	uint64_t unit = h->psz.frame > h->psz.kpage ? h->psz.frame
+						    : h->psz.kpage;
+
+	if (!xfm_is_pow2(window_size) || window_size < unit ||
+	    window_size / h->psz.frame > (UINT64_C(1) << 24))
+		return xfm_fail(-EINVAL, "%s: cache window of %llu bytes: must "
+				"be a power of two from %llu to 2^24 frames",
+				h->src->label, (unsigned long long)window_size,
+				(unsigned long long)unit);
+	memset(c, 0, sizeof(*c));
+	c->window_frames = window_size / h->psz.frame;
+	c->nr_max = nr;
+	if (nr) {
+		c->win = calloc(nr, sizeof(struct xfm_window *));
+		if (!c->win)
+			return xfm_fail(-ENOMEM, "%s: out of memory",
+					h->src->label);
+	}
+	return 0;
+}
+
+static size_t window_len(xfm_handle *h, const struct xfm_window *w)
+{
+	uint64_t n = h->cache.window_frames;
+
+	if (w->first > h->geo.max_frame)
+		return 0;
+	if (h->geo.max_frame - w->first < n - 1)
+		n = h->geo.max_frame - w->first + 1;
+	return (size_t)n;
+}
+
+static void window_free(xfm_handle *h, struct xfm_window *w)
+{
+	if (w->addr)
+		h->src->ops->unmap(h->src, w->addr, window_len(h, w));
+	free(w->err);
+	free(w);
+}
+
+/* Remove slot @i from the table; the window is freed or left to users. */
+static void remove_slot(xfm_handle *h, uint32_t i)
+{
+	struct xfm_window **s = h->cache.win;
+	struct xfm_window *w = s[i];
+
+	s[i] = s[--h->cache.nr];
+	if (w->users)
+		w->stale = true;
+	else
+		window_free(h, w);
+}
+
+void xfm_cache_drop(xfm_handle *h, uint64_t first, uint64_t last)
+{
+	struct xfm_window **s = h->cache.win;
+
+	for (uint32_t i = 0; i < h->cache.nr;) {
+		struct xfm_window *w = s[i];
+		uint64_t wlast = w->first + h->cache.window_frames - 1;
+
+		if (w->first <= last && wlast >= first)
+			remove_slot(h, i);
+		else
+			i++;
+	}
+}
+
+void xfm_cache_fini(xfm_handle *h)
+{
+	xfm_cache_drop(h, 0, UINT64_MAX);
+	free(h->cache.win);
+	h->cache.win = NULL;
+	h->cache.nr_max = 0;
+}
+
+static struct xfm_window *lookup(xfm_handle *h, uint64_t first)
+{
+	struct xfm_window **s = h->cache.win;
+
+	for (uint32_t i = 0; i < h->cache.nr; i++)
+		if (s[i]->first == first)
+			return s[i];
+	return NULL;
+}
+
+/* Map a window without holding the lock (mapping is slow). */
+static int window_map(xfm_handle *h, uint64_t first, struct xfm_window **out)
+{
+	struct xfm_window *w = calloc(1, sizeof(*w));
+	uint64_t *frames = NULL;
+	unsigned int prot = XFM_PROT_READ;
+	size_t n;
+	int64_t rc = -ENOMEM;
+
+	if (!w)
+		goto fail;
+	w->first = first;
+	n = window_len(h, w);
+	w->err = calloc(n, sizeof(*w->err));
+	frames = malloc(n * sizeof(*frames));
+	if (!w->err || !frames)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		frames[i] = first + i;
+	if (h->src->flags & XFM_OPEN_WRITE)
+		prot |= XFM_PROT_WRITE;
+	rc = h->src->ops->map(h->src, frames, n, prot, NULL, w->err, &w->addr);
+	if (rc < 0) {
+		w->addr = NULL;
+		goto fail;
+	}
+	free(frames);
+	*out = w;
+	return 0;
+fail:
+	free(frames);
+	if (w)
+		free(w->err);
+	free(w);
+	if (rc == -ENOMEM)
+		return xfm_fail(-ENOMEM, "%s: out of memory", h->src->label);
+	return (int)rc;
+}
+
+/* Make room for one more window; false if every window is in use. */
+static bool evict_one(xfm_handle *h)
+{
+	struct xfm_window **s = h->cache.win;
+	uint32_t victim = UINT32_MAX;
+
+	if (h->cache.nr < h->cache.nr_max)
+		return true;
+	for (uint32_t i = 0; i < h->cache.nr; i++)
+		if (!s[i]->users && (victim == UINT32_MAX ||
+				     s[i]->last_use < s[victim]->last_use))
+			victim = i;
+	if (victim == UINT32_MAX)
+		return false;
+	remove_slot(h, victim);
+	return true;
+}
+
+/* Get a referenced window holding frame @first (window aligned). */
+static int window_get(xfm_handle *h, uint64_t first, struct xfm_window **out)
+{
+	struct xfm_window *w, *mine = NULL;
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	w = lookup(h, first);
+	if (w) {
+		h->cache.hits++;
+		goto found;
+	}
+	h->cache.misses++;
+	pthread_mutex_unlock(&h->lock);
+
+	rc = window_map(h, first, &mine);
+	if (rc < 0)
+		return rc;
+
+	pthread_mutex_lock(&h->lock);
+	w = lookup(h, first);  /* another thread may have mapped it too */
+	if (w) {
+		window_free(h, mine);
+	} else if (h->cache.nr_max && evict_one(h)) {
+		w = mine;
+		h->cache.win[h->cache.nr++] = w;
+	} else {
+		/* No room: a private window, unmapped when released. */
+		w = mine;
+		w->stale = true;
+	}
+found:
+	w->users++;
+	w->last_use = ++h->cache.clock;
+	pthread_mutex_unlock(&h->lock);
+	*out = w;
+	return 0;
+}
+
+static void window_put(xfm_handle *h, struct xfm_window *w)
+{
+	bool free_it;
+
+	pthread_mutex_lock(&h->lock);
+	free_it = --w->users == 0 && w->stale;
+	pthread_mutex_unlock(&h->lock);
+	if (free_it)
+		window_free(h, w);
+}
+
+static int check_span(xfm_handle *h, uint64_t addr, uint64_t len)
+{
+	uint64_t last;
+
+	if (len - 1 > UINT64_MAX - addr)
+		return xfm_fail(-EOVERFLOW, "%s: address 0x%llx + length 0x%llx "
+				"wraps around", h->src->label,
+				(unsigned long long)addr,
+				(unsigned long long)len);
+	last = (addr + len - 1) / h->psz.frame;
+	if (last > h->geo.max_frame)
+		return xfm_fail(-ERANGE, "%s: address 0x%llx is past the end of "
+				"guest memory (last frame 0x%llx)",
+				h->src->label,
+				(unsigned long long)(last * h->psz.frame),
+				(unsigned long long)h->geo.max_frame);
+	return 0;
+}
+
+/*
+ * Copy between @buf and window @w for [addr, addr + len), all inside @w.
+ * Frames that failed to map are zero-filled (reads with ZERO_FILL) or end
+ * the copy with their error.
+ */
+static int copy_window(xfm_handle *h, struct xfm_window *w, uint64_t addr,
+		       char *buf, uint64_t len, bool write, unsigned int flags)
+{
+	uint64_t fs = h->psz.frame;
+
+	while (len) {
+		uint64_t idx = addr / fs - w->first;
+		uint64_t off = addr % fs;
+		uint64_t n = fs - off < len ? fs - off : len;
+		char *p = (char *)w->addr + idx * fs + off;
+		int err = w->err[idx];
+
+		if (err && (write || !(flags & XFM_READ_ZERO_FILL)))
+			return xfm_fail(err, "%s: frame 0x%llx (address "
+					"0x%llx): not available: %s",
+					h->src->label,
+					(unsigned long long)(w->first + idx),
+					(unsigned long long)addr,
+					strerror(-err));
+		if (err)
+			memset(buf, 0, n);
+		else if (write)
+			memcpy(p, buf, n);
+		else
+			memcpy(buf, p, n);
+		addr += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int access_memory(xfm_handle *h, uint64_t addr, char *buf,
+			 uint64_t len, bool write, unsigned int flags)
+{
+	uint64_t wbytes = h->cache.window_frames * h->psz.frame;
+	int rc;
+
+	while (len) {
+		uint64_t first = addr / wbytes * h->cache.window_frames;
+		uint64_t off = addr % wbytes;
+		uint64_t n = wbytes - off < len ? wbytes - off : len;
+		struct xfm_window *w;
+
+		rc = window_get(h, first, &w);
+		if (rc < 0)
+			return rc;
+		rc = copy_window(h, w, addr, buf, n, write, flags);
+		window_put(h, w);
+		if (rc < 0)
+			return rc;
+		addr += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+XFM_EXPORT int xfm_read(xfm_handle *h, uint64_t addr, void *buf, uint64_t len,
+			unsigned int flags)
+{
+	int rc;
+
+	if (!h || (!buf && len))
+		return xfm_fail(-EINVAL, "xfm_read: bad arguments");
+	if (flags & ~(unsigned int)XFM_READ_ZERO_FILL)
+		return xfm_fail(-EINVAL, "%s: unknown read flags 0x%x",
+				h->src->label, flags);
+	if (len == 0)
+		return 0;
+	rc = check_span(h, addr, len);
+	if (rc < 0)
+		return rc;
+	if (h->src->ops->pread)
+		return h->src->ops->pread(h->src, addr, buf, len, flags);
+	return access_memory(h, addr, buf, len, false, flags);
+}
+
+XFM_EXPORT int xfm_write(xfm_handle *h, uint64_t addr, const void *buf,
+			 uint64_t len)
+{
+	int rc;
+
+	if (!h || (!buf && len))
+		return xfm_fail(-EINVAL, "xfm_write: bad arguments");
+	if (!(h->src->flags & XFM_OPEN_WRITE))
+		return xfm_fail(-EROFS, "%s: handle is read-only (writing into "
+				"guest memory needs XFM_OPEN_WRITE)",
+				h->src->label);
+	if (len == 0)
+		return 0;
+	rc = check_span(h, addr, len);
+	if (rc < 0)
+		return rc;
+	return access_memory(h, addr, (char *)buf, len, true, 0);
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/* handle.c - opening sources, geometry, memory map, Xen specifics. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+#define DEFAULT_WINDOW (UINT64_C(1) << 20)
+#define DEFAULT_NR_WINDOWS 64
+
+static const char *after_prefix(const char *uri, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(uri, prefix, n) == 0 ? uri + n : NULL;
+}
+
+static int open_source(const char *uri, unsigned int flags,
+		       struct xfm_source **src)
+{
+	const char *arg;
+
+	if ((arg = after_prefix(uri, "xen:")))
+		return xfm_xen_open(arg, flags, src);
+	if ((arg = after_prefix(uri, "file:")))
+		return xfm_file_open(arg, flags, src);
+	if (!strchr(uri, ':') || uri[0] == '/' || uri[0] == '.')
+		return xfm_file_open(uri, flags, src);
+	return xfm_fail(-EINVAL, "%s: unknown source (expected xen:<domid>, "
+			"file:<path> or a path)", uri);
+}
+
+XFM_EXPORT int xfm_open(xfm_handle **out, const char *uri, unsigned int flags)
+{
+	struct xfm_source *src = NULL;
+	int rc;
+
+	xfm_clear_error();
+	if (!out || !uri || !*uri)
+		return xfm_fail(-EINVAL, "xfm_open: no URI given");
+	if (flags & ~(unsigned int)(XFM_OPEN_WRITE | XFM_OPEN_QUIET))
+		return xfm_fail(-EINVAL, "%s: unknown open flags 0x%x", uri,
+				flags);
+	rc = open_source(uri, flags, &src);
+	if (rc < 0)
+		return rc;
+	rc = xfm_handle_from_source(src, out);
+	if (rc < 0)
+		src->ops->close(src);
+	return rc;
+}
+
+int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out)
+{
+	xfm_handle *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (!h)
+		return xfm_fail(-ENOMEM, "%s: out of memory", src->label);
+	h->src = src;
+	rc = src->ops->geometry(src, &h->geo);
+	if (rc < 0)
+		goto out_free;
+	h->geo.kernel_page_size = xfm_kernel_page_size();
+	h->psz.frame = h->geo.frame_size;
+	h->psz.kpage = h->geo.kernel_page_size;
+	pthread_mutex_init(&h->lock, NULL);
+	rc = xfm_cache_init(h, DEFAULT_WINDOW, DEFAULT_NR_WINDOWS);
+	if (rc < 0) {
+		pthread_mutex_destroy(&h->lock);
+		goto out_free;
+	}
+	*out = h;
+	return 0;
+out_free:
+	free(h);
+	return rc;
+}
+
+XFM_EXPORT int xfm_close(xfm_handle *h)
+{
+	if (!h)
+		return 0;
+	xfm_cache_fini(h);
+	free(h->ranges);
+	h->src->ops->close(h->src);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+	return 0;
+}
+
+XFM_EXPORT const char *xfm_source_name(const xfm_handle *h)
+{
+	return h ? h->src->ops->name : "";
+}
+
+XFM_EXPORT int xfm_get_geometry(xfm_handle *h, xfm_geometry *g, size_t size)
+{
+	if (!h || !g || size < sizeof(uint64_t))
+		return xfm_fail(-EINVAL, "xfm_get_geometry: bad arguments");
+	memcpy(g, &h->geo, size < sizeof(h->geo) ? size : sizeof(h->geo));
+	return 0;
+}
+
+/* Called with h->lock held. */
+static int load_ranges(xfm_handle *h)
+{
+	xfm_range *r = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (h->have_ranges)
+		return 0;
+	rc = h->src->ops->ranges(h->src, &r, &n);
+	if (rc < 0)
+		return rc;
+	free(h->ranges);
+	h->ranges = r;
+	h->nr_ranges = n;
+	h->have_ranges = true;
+	return 0;
+}
+
+XFM_EXPORT int64_t xfm_get_ranges(xfm_handle *h, xfm_range *ranges, size_t max)
+{
+	int64_t rc;
+
+	if (!h || (max && !ranges))
+		return xfm_fail(-EINVAL, "xfm_get_ranges: bad arguments");
+	pthread_mutex_lock(&h->lock);
+	rc = load_ranges(h);
+	if (rc == 0) {
+		size_t n = h->nr_ranges < max ? h->nr_ranges : max;
+
+		if (n)
+			memcpy(ranges, h->ranges, n * sizeof(*ranges));
+		rc = (int64_t)h->nr_ranges;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+XFM_EXPORT int xfm_set_cache(xfm_handle *h, uint64_t window_size,
+			     uint32_t nr_windows)
+{
+	int rc;
+
+	if (!h)
+		return xfm_fail(-EINVAL, "xfm_set_cache: no handle");
+	pthread_mutex_lock(&h->lock);
+	xfm_cache_fini(h);
+	rc = xfm_cache_init(h, window_size, nr_windows);
+	if (rc < 0)
+		xfm_cache_init(h, DEFAULT_WINDOW, DEFAULT_NR_WINDOWS);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+XFM_EXPORT int xfm_invalidate(xfm_handle *h, uint64_t addr, uint64_t len)
+{
+	uint64_t first, last;
+
+	if (!h)
+		return xfm_fail(-EINVAL, "xfm_invalidate: no handle");
+	if (len == 0)
+		return 0;
+	first = addr / h->psz.frame;
+	last = len > UINT64_MAX - addr ? UINT64_MAX / h->psz.frame
+				       : (addr + len - 1) / h->psz.frame;
+	pthread_mutex_lock(&h->lock);
+	xfm_cache_drop(h, first, last);
+	h->have_ranges = false;
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+static int not_supported(xfm_handle *h, const char *what)
+{
+	return xfm_fail(-EOPNOTSUPP, "%s: %s is only for Xen sources",
+			h->src->label, what);
+}
+
+XFM_EXPORT int xfm_restrict(xfm_handle *h)
+{
+	if (!h)
+		return xfm_fail(-EINVAL, "xfm_restrict: no handle");
+	if (!h->src->ops->restrict_domain)
+		return not_supported(h, "restrict");
+	return h->src->ops->restrict_domain(h->src);
+}
+
+XFM_EXPORT int xfm_resource_size(xfm_handle *h, unsigned int type,
+				 unsigned int id, uint64_t *size)
+{
+	if (!h || !size)
+		return xfm_fail(-EINVAL, "xfm_resource_size: bad arguments");
+	if (!h->src->ops->resource_size)
+		return not_supported(h, "resource mapping");
+	return h->src->ops->resource_size(h->src, type, id, size);
+}

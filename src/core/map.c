@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/* map.c - mapping extents and resources for the caller. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+static int check_prot(xfm_handle *h, unsigned int prot)
+{
+	if (prot & ~(unsigned int)(XFM_PROT_READ | XFM_PROT_WRITE))
+		return xfm_fail(-EINVAL, "%s: unknown protection 0x%x",
+				h->src->label, prot);
+	if ((prot & XFM_PROT_WRITE) && !(h->src->flags & XFM_OPEN_WRITE))
+		return xfm_fail(-EROFS, "%s: handle is read-only (open it "
+				"with XFM_OPEN_WRITE to map for writing)",
+				h->src->label);
+	return 0;
+}
+
+/* Expand extents into a frame list. */
+static uint64_t *expand(const xfm_extent *ext, size_t n, uint64_t total)
+{
+	uint64_t *frames = malloc(total * sizeof(*frames));
+	uint64_t k = 0;
+
+	if (!frames)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		for (uint64_t j = 0; j < (UINT64_C(1) << ext[i].order); j++)
+			frames[k++] = ext[i].frame + j;
+	return frames;
+}
+
+/* An extent's error is the first error among its frames. */
+static size_t collect_errors(xfm_extent *ext, size_t n, const int *err)
+{
+	size_t ok = 0, k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cnt = UINT64_C(1) << ext[i].order;
+
+		ext[i].err = 0;
+		for (uint64_t j = 0; j < cnt; j++, k++)
+			if (err[k] && !ext[i].err)
+				ext[i].err = err[k];
+		ok += ext[i].err == 0;
+	}
+	return ok;
+}
+
+static int first_error(const xfm_extent *ext, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ext[i].err)
+			return ext[i].err;
+	return -ENOENT;
+}
+
+static int new_map(xfm_handle *h, void *addr, uint64_t frames, xfm_mapping **out)
+{
+	xfm_mapping *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	m->h = h;
+	m->addr = addr;
+	m->frames = frames;
+	m->length = frames * h->psz.frame;
+	*out = m;
+	return 0;
+}
+
+XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
+		       unsigned int prot, void *hint, xfm_mapping **out)
+{
+	uint64_t total, bytes, *frames = NULL;
+	int *err = NULL;
+	void *addr = NULL;
+	int64_t rc;
+	size_t ok;
+
+	if (!h || !ext || !n || !out)
+		return xfm_fail(-EINVAL, "xfm_map: bad arguments");
+	rc = check_prot(h, prot);
+	if (rc < 0)
+		return (int)rc;
+	rc = xfm_extent_frames(ext, n, &total);
+	if (rc < 0)
+		return xfm_fail((int)rc, "%s: extents: bad order or misaligned "
+				"frame, or total too large", h->src->label);
+	if (xfm_map_bytes(&h->psz, total, &bytes) < 0 || bytes > SIZE_MAX ||
+	    total > SIZE_MAX / sizeof(*frames))
+		return xfm_fail(-EOVERFLOW, "%s: %llu frames do not fit in the "
+				"address space", h->src->label,
+				(unsigned long long)total);
+	frames = expand(ext, n, total);
+	err = calloc((size_t)total, sizeof(*err));
+	if (!frames || !err) {
+		rc = xfm_fail(-ENOMEM, "%s: out of memory", h->src->label);
+		goto out;
+	}
+	rc = h->src->ops->map(h->src, frames, (size_t)total, prot, hint, err,
+			      &addr);
+	if (rc < 0)
+		goto out;
+	ok = collect_errors(ext, n, err);
+	if (ok == 0) {
+		h->src->ops->unmap(h->src, addr, (size_t)total);
+		rc = first_error(ext, n);
+		rc = xfm_fail((int)rc, "%s: no extent could be mapped (first: "
+			      "frame 0x%llx, %s)", h->src->label,
+			      (unsigned long long)ext[0].frame,
+			      strerror((int)-rc));
+		goto out;
+	}
+	rc = new_map(h, addr, total, out);
+	if (rc < 0) {
+		h->src->ops->unmap(h->src, addr, (size_t)total);
+		goto out;
+	}
+	rc = (int64_t)ok;
+out:
+	free(frames);
+	free(err);
+	return rc > INT32_MAX ? INT32_MAX : (int)rc;
+}
+
+XFM_EXPORT int xfm_map_resource(xfm_handle *h, unsigned int type,
+				unsigned int id, uint64_t frame,
+				uint64_t nr_frames, unsigned int prot,
+				xfm_mapping **out)
+{
+	void *addr = NULL;
+	uint64_t bytes = 0;
+	int rc;
+
+	if (!h || !out || !nr_frames)
+		return xfm_fail(-EINVAL, "xfm_map_resource: bad arguments");
+	rc = check_prot(h, prot);
+	if (rc < 0)
+		return rc;
+	if (!h->src->ops->map_resource)
+		return xfm_fail(-EOPNOTSUPP, "%s: resource mapping is only for "
+				"Xen sources", h->src->label);
+	rc = h->src->ops->map_resource(h->src, type, id, frame, nr_frames,
+				       prot, &addr, &bytes);
+	if (rc < 0)
+		return rc;
+	rc = new_map(h, addr, nr_frames, out);
+	if (rc < 0) {
+		h->src->ops->unmap_resource(h->src, addr, bytes);
+		return rc;
+	}
+	(*out)->resource = true;
+	(*out)->res_bytes = bytes;
+	return 0;
+}
+
+XFM_EXPORT void *xfm_map_addr(const xfm_mapping *m)
+{
+	return m ? m->addr : NULL;
+}
+
+XFM_EXPORT uint64_t xfm_map_length(const xfm_mapping *m)
+{
+	return m ? m->length : 0;
+}
+
+XFM_EXPORT int xfm_unmap(xfm_mapping *m)
+{
+	struct xfm_source *s;
+	int rc;
+
+	if (!m)
+		return 0;
+	s = m->h->src;
+	if (m->resource)
+		rc = s->ops->unmap_resource(s, m->addr, m->res_bytes);
+	else
+		rc = s->ops->unmap(s, m->addr, (size_t)m->frames);
+	free(m);
+	return rc;
+}

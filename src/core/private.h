@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * private.h - the one internal header of libxfm (and of the compat
+ * library, which links libxfm's objects statically).
+ */
+#ifndef XFM_PRIVATE_H
+#define XFM_PRIVATE_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "xfm.h"
+
+#define XFM_EXPORT __attribute__((visibility("default")))
+
+/* ------------------------------------------------------------------ */
+/* error.c: the per-thread last error                                  */
+
+/* Set the calling thread's message; returns @err (a negative errno). */
+int xfm_fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void xfm_clear_error(void);
+/* Print a warning to stderr unless @quiet. */
+void xfm_warn(bool quiet, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------ */
+/* geometry.c: all page-size arithmetic, parameterised (no globals)    */
+
+struct xfm_pagesz {
+	uint64_t frame; /* source frame size, a power of two */
+	uint64_t kpage; /* kernel page size, a power of two */
+};
+
+bool xfm_is_pow2(uint64_t v);
+/* log2 of a power of two. */
+unsigned int xfm_log2(uint64_t v);
+/* Frames per kernel page (1 when the frame is the larger). */
+uint64_t xfm_frames_per_kpage(const struct xfm_pagesz *p);
+/* Bytes of address space a mapping of @nr_frames frames occupies:
+ * nr_frames * frame rounded up to the kernel page.  -EOVERFLOW. */
+int xfm_map_bytes(const struct xfm_pagesz *p, uint64_t nr_frames,
+		  uint64_t *bytes);
+/* Number of frames in an extent list (sum of 2^order); validates orders
+ * and alignment.  -EINVAL, -EOVERFLOW. */
+int xfm_extent_frames(const xfm_extent *ext, size_t n, uint64_t *frames);
+/* Byte offset of frame index @i inside a mapping: i * frame. */
+int xfm_frame_offset(const struct xfm_pagesz *p, uint64_t i, uint64_t *off);
+/* The system's page size (sysconf), cached. */
+uint64_t xfm_kernel_page_size(void);
+/* Parse a /sys/hypervisor/properties/pagesize string (hex, with or
+ * without 0x, trailing newline) into bytes; -EINVAL if not a power of 2. */
+int xfm_parse_sysfs_pagesize(const char *s, uint64_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Sources: one small vtable                                           */
+
+struct xfm_source;
+
+struct xfm_source_ops {
+	const char *name;
+	/* Fill frame_size, hyp_page_size, granularities, max_frame,
+	 * origin.  kernel_page_size is filled by the core. */
+	int (*geometry)(struct xfm_source *s, xfm_geometry *g);
+	/* Which frames exist: a malloc'd array of merged, ascending byte
+	 * ranges. */
+	int (*ranges)(struct xfm_source *s, xfm_range **out, size_t *n);
+	/* Map @n frames contiguously (frame i at offset i * frame_size)
+	 * with per-frame errors in err[] (0 or negative errno; never NULL).
+	 * Returns the number of frames mapped without error (>= 0, the
+	 * mapping then exists even if 0 frames succeeded) or a negative
+	 * errno for a whole-call failure (nothing mapped). */
+	int64_t (*map)(struct xfm_source *s, const uint64_t *frames, size_t n,
+		       unsigned int prot, void *hint, int *err, void **addr);
+	/* Undo map() of @n frames at @addr. */
+	int (*unmap)(struct xfm_source *s, void *addr, size_t n);
+	void (*close)(struct xfm_source *s);
+	/* Optional copy path for sources that are files (faster than
+	 * mapping for streaming): read @len bytes at @addr. NULL if none. */
+	int (*pread)(struct xfm_source *s, uint64_t addr, void *buf,
+		     uint64_t len, unsigned int flags);
+	/* Xen only; NULL elsewhere (the core answers -EOPNOTSUPP). */
+	int (*restrict_domain)(struct xfm_source *s);
+	int (*resource_size)(struct xfm_source *s, unsigned int type,
+			     unsigned int id, uint64_t *size);
+	int (*map_resource)(struct xfm_source *s, unsigned int type,
+			    unsigned int id, uint64_t frame, uint64_t nr,
+			    unsigned int prot, void **addr, uint64_t *bytes);
+	int (*unmap_resource)(struct xfm_source *s, void *addr, uint64_t bytes);
+};
+
+struct xfm_kv {
+	char *key;
+	char *value;
+};
+
+/* Every source's private struct starts with this. */
+struct xfm_source {
+	const struct xfm_source_ops *ops;
+	char *label;          /* for messages: "xen:7", "dump.elf" */
+	unsigned int flags;   /* enum xfm_open_flags given to xfm_open */
+	struct xfm_kv *info;  /* facts for xfm_source_info() */
+	size_t ninfo;
+};
+
+/* source.c: set the label ("xen:7"); -ENOMEM. */
+int xfm_source_init(struct xfm_source *s, const struct xfm_source_ops *ops,
+		    unsigned int flags, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Record a fact for xfm_source_info(), e.g. ("xen.type", "hvm"). */
+int xfm_source_add_info(struct xfm_source *s, const char *key,
+			const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Free what xfm_source_init and xfm_source_add_info allocated. */
+void xfm_source_fini(struct xfm_source *s);
+
+/* Source constructors (src/source/). */
+int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out);
+int xfm_file_open(const char *path, unsigned int flags,
+		  struct xfm_source **out);
+
+/* ------------------------------------------------------------------ */
+/* cache.c: windows of mapped frames                                   */
+
+struct xfm_window {
+	uint64_t first;     /* first frame; window_frames aligned */
+	void *addr;
+	int *err;           /* per frame */
+	uint32_t users;     /* readers copying out of it now */
+	bool stale;         /* invalidated while in use: unmap on release */
+	uint64_t last_use;  /* LRU clock */
+};
+
+struct xfm_cache {
+	uint64_t window_frames;
+	uint32_t nr_max;
+	uint32_t nr;
+	uint64_t clock;
+	struct xfm_window **win; /* nr_max slots (nr used) */
+	uint64_t hits, misses;
+};
+
+/* ------------------------------------------------------------------ */
+/* handle                                                              */
+
+struct xfm_handle {
+	pthread_mutex_t lock;     /* cache, ranges */
+	struct xfm_source *src;
+	xfm_geometry geo;
+	struct xfm_pagesz psz;
+	struct xfm_cache cache;
+	xfm_range *ranges;
+	size_t nr_ranges;
+	bool have_ranges;
+};
+
+struct xfm_mapping {
+	xfm_handle *h;
+	void *addr;
+	uint64_t length;   /* bytes of frames */
+	uint64_t frames;
+	bool resource;     /* made by map_resource */
+	uint64_t res_bytes;
+};
+
+/* Wrap an opened source in a handle (used by xfm_open and by tests). */
+int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out);
+
+int xfm_cache_init(xfm_handle *h, uint64_t window_size, uint32_t nr);
+void xfm_cache_drop(xfm_handle *h, uint64_t first, uint64_t last);
+void xfm_cache_fini(xfm_handle *h);
+
+/* ------------------------------------------------------------------ */
+/* privcmd.c: the Linux privcmd device, shared by the xen source and   */
+/* the compat library.  Frames are xen_pfn_t sized for this ABI.       */
+
+#if defined(__aarch64__) || defined(__arm__)
+typedef uint64_t xfm_xen_pfn_t;
+#else
+typedef unsigned long xfm_xen_pfn_t;
+#endif
+
+struct xfm_privcmd {
+	int fd;
+	struct xfm_pagesz psz;  /* frame = 4096, kpage = the kernel's */
+};
+
+int xfm_privcmd_open(struct xfm_privcmd *pc);
+void xfm_privcmd_close(struct xfm_privcmd *pc);
+/* A hypercall; returns its (non-negative) result or a negative errno. */
+int64_t xfm_privcmd_hypercall(struct xfm_privcmd *pc, uint64_t op,
+			      uint64_t a0, uint64_t a1, uint64_t a2);
+/*
+ * Map @n frames of @dom at a new address (@hint, extra mmap @flags ORed
+ * into MAP_SHARED).  err[] per frame (never NULL).  Returns the number of
+ * frames that failed (>= 0) with *addr set, or a negative errno (nothing
+ * mapped).
+ */
+int64_t xfm_privcmd_map(struct xfm_privcmd *pc, uint32_t dom, void *hint,
+			int prot, int flags, const xfm_xen_pfn_t *arr,
+			size_t n, int *err, void **addr);
+int xfm_privcmd_unmap(struct xfm_privcmd *pc, void *addr, size_t n);
+int xfm_privcmd_restrict(struct xfm_privcmd *pc, uint32_t dom);
+/* MMAP_RESOURCE.  @addr NULL and @nr 0 with @size_frames non-NULL
+ * queries the size (in frames). */
+int xfm_privcmd_resource(struct xfm_privcmd *pc, uint32_t dom,
+			 unsigned int type, unsigned int id, uint64_t frame,
+			 uint64_t nr, void *addr, uint64_t *size_frames);
+/* Hypervisor page size: XENVER_pagesize, else sysfs, else 4096. */
+uint64_t xfm_privcmd_hyp_pagesize(struct xfm_privcmd *pc, uint32_t *origin);
+
+#endif /* XFM_PRIVATE_H */

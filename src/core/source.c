@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/* source.c - what every source shares: its label and its facts. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "private.h"
+
+int xfm_source_init(struct xfm_source *s, const struct xfm_source_ops *ops,
+		    unsigned int flags, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	s->ops = ops;
+	s->flags = flags;
+	va_start(ap, fmt);
+	rc = vasprintf(&s->label, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		s->label = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int xfm_source_add_info(struct xfm_source *s, const char *key,
+			const char *fmt, ...)
+{
+	struct xfm_kv *kv = realloc(s->info, (s->ninfo + 1) * sizeof(*kv));
+	va_list ap;
+	int rc;
+
+	if (!kv)
+		return -ENOMEM;
+	s->info = kv;
+	kv = &s->info[s->ninfo];
+	va_start(ap, fmt);
+	rc = vasprintf(&kv->value, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -ENOMEM;
+	if (asprintf(&kv->key, "%s", key) < 0) {
+		free(kv->value);
+		return -ENOMEM;
+	}
+	s->ninfo++;
+	return 0;
+}
+
+void xfm_source_fini(struct xfm_source *s)
+{
+	for (size_t i = 0; i < s->ninfo; i++) {
+		free(s->info[i].key);
+		free(s->info[i].value);
+	}
+	free(s->info);
+	free(s->label);
+	s->info = NULL;
+	s->label = NULL;
+	s->ninfo = 0;
+}
+
+XFM_EXPORT int xfm_source_info(xfm_handle *h, size_t i, const char **key,
+			       const char **value)
+{
+	if (!h || !key || !value)
+		return xfm_fail(-EINVAL, "xfm_source_info: bad arguments");
+	if (i >= h->src->ninfo)
+		return -ENOENT;
+	*key = h->src->info[i].key;
+	*value = h->src->info[i].value;
+	return 0;
+}

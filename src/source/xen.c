@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xen.c - the live Xen guest source, over the privcmd device layer.
+ * Only stable interfaces: the privcmd ioctls, and the xen_version and
+ * memory_op hypercalls, which are part of Xen's stable guest ABI.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "private.h"
+#include "privcmd-abi.h"
+
+/* Frames per probe when discovering which frames exist. */
+#define PROBE_BATCH 65536
+/* Domain ids at and above this are reserved (DOMID_FIRST_RESERVED). */
+#define XEN_DOMID_RESERVED 0x7FF0
+
+struct xen_source {
+	struct xfm_source base;
+	struct xfm_privcmd pc;
+	uint32_t domid;
+	uint64_t hyp_page;
+	uint32_t origin;
+	uint64_t max_gpfn;
+};
+
+static struct xen_source *to_xen(struct xfm_source *s)
+{
+	return (struct xen_source *)s;
+}
+
+/*
+ * memory_op sub-commands that take a domid_t by reference.  Xen reads the
+ * argument from our address space, so it lives in a touched, locked page
+ * (on Arm, Xen fails with EFAULT on a page never touched).
+ */
+static int64_t memory_op_domid(struct xen_source *x, unsigned int cmd)
+{
+	uint16_t *arg = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int64_t rc;
+
+	if (arg == MAP_FAILED)
+		return -errno;
+	memset(arg, 0, 4096);
+	mlock(arg, 4096);
+	*arg = (uint16_t)x->domid;
+	rc = xfm_privcmd_hypercall(&x->pc, XFM_HC_MEMORY_OP, cmd,
+				   (uint64_t)(uintptr_t)arg, 0);
+	munlock(arg, 4096);
+	munmap(arg, 4096);
+	return rc;
+}
+
+static int xen_geometry(struct xfm_source *s, xfm_geometry *g)
+{
+	struct xen_source *x = to_xen(s);
+
+	g->frame_size = XFM_XEN_PAGE_SIZE;
+	g->hyp_page_size = x->hyp_page;
+	g->granularities = XFM_XEN_PAGE_SIZE;
+	g->max_frame = x->max_gpfn;
+	g->origin = x->origin;
+	return 0;
+}
+
+static int to_prot(unsigned int prot)
+{
+	return ((prot & XFM_PROT_READ) ? PROT_READ : 0) |
+	       ((prot & XFM_PROT_WRITE) ? PROT_WRITE : 0);
+}
+
+static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
+		       unsigned int prot, void *hint, int *err, void **addr)
+{
+	struct xen_source *x = to_xen(s);
+	xfm_xen_pfn_t *arr = malloc(n * sizeof(*arr));
+	int64_t rc;
+
+	if (!arr)
+		return xfm_fail(-ENOMEM, "%s: out of memory", s->label);
+	for (size_t i = 0; i < n; i++) {
+		arr[i] = (xfm_xen_pfn_t)frames[i];
+		if (arr[i] != frames[i]) {
+			free(arr);
+			return xfm_fail(-EOVERFLOW, "%s: frame 0x%llx does not "
+					"fit this ABI's xen_pfn_t", s->label,
+					(unsigned long long)frames[i]);
+		}
+	}
+	rc = xfm_privcmd_map(&x->pc, x->domid, hint, to_prot(prot), 0, arr, n,
+			     err, addr);
+	free(arr);
+	if (rc < 0)
+		return xfm_fail((int)rc, "%s: mapping %zu frames from 0x%llx "
+				"failed: %s", s->label, n,
+				(unsigned long long)frames[0],
+				strerror((int)-rc));
+	return (int64_t)n - rc;
+}
+
+static int xen_unmap(struct xfm_source *s, void *addr, size_t n)
+{
+	return xfm_privcmd_unmap(&to_xen(s)->pc, addr, n);
+}
+
+/* Append [first, first + n) frames to a growing range list. */
+static int add_run(xfm_range **r, size_t *nr, size_t *cap, uint64_t first,
+		   uint64_t n)
+{
+	xfm_range *last = *nr ? &(*r)[*nr - 1] : NULL;
+	uint64_t start = first * XFM_XEN_PAGE_SIZE;
+
+	if (last && last->start + last->size == start) {
+		last->size += n * XFM_XEN_PAGE_SIZE;
+		return 0;
+	}
+	if (*nr == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		xfm_range *nr_ = realloc(*r, c * sizeof(**r));
+
+		if (!nr_)
+			return -ENOMEM;
+		*r = nr_;
+		*cap = c;
+	}
+	(*r)[(*nr)++] = (xfm_range){ start, n * XFM_XEN_PAGE_SIZE };
+	return 0;
+}
+
+/* Which frames exist: map them in big batches and keep what mapped. */
+static int xen_ranges(struct xfm_source *s, xfm_range **out, size_t *nout)
+{
+	struct xen_source *x = to_xen(s);
+	uint64_t *frames = malloc(PROBE_BATCH * sizeof(*frames));
+	int *err = malloc(PROBE_BATCH * sizeof(*err));
+	xfm_range *r = NULL;
+	size_t nr = 0, cap = 0;
+	int rc = 0;
+
+	if (!frames || !err) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint64_t base = 0; base <= x->max_gpfn && rc == 0;
+	     base += PROBE_BATCH) {
+		uint64_t n = x->max_gpfn - base + 1;
+		void *addr;
+		int64_t got;
+
+		n = n < PROBE_BATCH ? n : PROBE_BATCH;
+		for (uint64_t i = 0; i < n; i++)
+			frames[i] = base + i;
+		got = xen_map(s, frames, (size_t)n, XFM_PROT_READ, NULL, err,
+			      &addr);
+		if (got < 0) {
+			rc = (int)got;
+			break;
+		}
+		xen_unmap(s, addr, (size_t)n);
+		for (uint64_t i = 0; i < n && rc == 0; i++)
+			if (!err[i])
+				rc = add_run(&r, &nr, &cap, base + i, 1);
+	}
+out:
+	free(frames);
+	free(err);
+	if (rc < 0) {
+		free(r);
+		return xfm_fail(rc, "%s: probing guest memory: %s", s->label,
+				strerror(-rc));
+	}
+	*out = r;
+	*nout = nr;
+	return 0;
+}
+
+static int xen_restrict(struct xfm_source *s)
+{
+	struct xen_source *x = to_xen(s);
+	int rc = xfm_privcmd_restrict(&x->pc, x->domid);
+
+	if (rc < 0)
+		return xfm_fail(rc, "%s: restrict: %s", s->label, strerror(-rc));
+	return 0;
+}
+
+static int xen_resource_size(struct xfm_source *s, unsigned int type,
+			     unsigned int id, uint64_t *size)
+{
+	struct xen_source *x = to_xen(s);
+	uint64_t frames = 0;
+	int rc = xfm_privcmd_resource(&x->pc, x->domid, type, id, 0, 0, NULL,
+				      &frames);
+
+	if (rc < 0)
+		return xfm_fail(rc, "%s: resource type %u id %u: %s", s->label,
+				type, id, strerror(-rc));
+	*size = frames * XFM_XEN_PAGE_SIZE;
+	return 0;
+}
+
+static int xen_map_resource(struct xfm_source *s, unsigned int type,
+			    unsigned int id, uint64_t frame, uint64_t nr,
+			    unsigned int prot, void **addr, uint64_t *bytes)
+{
+	struct xen_source *x = to_xen(s);
+	void *a;
+	int rc;
+
+	/*
+	 * Linux privcmd sizes a resource map as nr kernel pages while
+	 * Xen fills nr 4 KiB frames: with a larger kernel page and nr > 1
+	 * it remaps past its page array and corrupts memory.  Refuse.
+	 */
+	if (x->pc.psz.kpage > x->pc.psz.frame && nr > 1)
+		return xfm_fail(-EOPNOTSUPP, "%s: resource mapping of %llu "
+				"frames with a %llu-byte kernel page is unsafe "
+				"(Linux privcmd mis-sizes it); map one frame "
+				"per call", s->label, (unsigned long long)nr,
+				(unsigned long long)x->pc.psz.kpage);
+	if (xfm_map_bytes(&x->pc.psz, nr, bytes) < 0 || *bytes > SIZE_MAX)
+		return xfm_fail(-EOVERFLOW, "%s: %llu resource frames are too "
+				"many", s->label, (unsigned long long)nr);
+	a = mmap(NULL, (size_t)*bytes, to_prot(prot), MAP_SHARED, x->pc.fd, 0);
+	if (a == MAP_FAILED)
+		return xfm_fail(-errno, "%s: mmap for resource: %s", s->label,
+				strerror(errno));
+	rc = xfm_privcmd_resource(&x->pc, x->domid, type, id, frame, nr, a,
+				  NULL);
+	if (rc < 0) {
+		munmap(a, (size_t)*bytes);
+		return xfm_fail(rc, "%s: mapping resource type %u id %u frames "
+				"0x%llx+%llu: %s", s->label, type, id,
+				(unsigned long long)frame,
+				(unsigned long long)nr, strerror(-rc));
+	}
+	*addr = a;
+	return 0;
+}
+
+static int xen_unmap_resource(struct xfm_source *s, void *addr,
+			      uint64_t bytes)
+{
+	(void)s;
+	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
+}
+
+static void xen_close(struct xfm_source *s)
+{
+	struct xen_source *x = to_xen(s);
+
+	xfm_privcmd_close(&x->pc);
+	xfm_source_fini(s);
+	free(x);
+}
+
+static const struct xfm_source_ops xen_ops = {
+	.name = "xen",
+	.geometry = xen_geometry,
+	.ranges = xen_ranges,
+	.map = xen_map,
+	.unmap = xen_unmap,
+	.close = xen_close,
+	.restrict_domain = xen_restrict,
+	.resource_size = xen_resource_size,
+	.map_resource = xen_map_resource,
+	.unmap_resource = xen_unmap_resource,
+};
+
+static int parse_domid(const char *arg, uint32_t *domid)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-' ||
+	    v >= XEN_DOMID_RESERVED)
+		return -EINVAL;
+	*domid = (uint32_t)v;
+	return 0;
+}
+
+/* Ask Xen for the guest's size; this also proves the domain exists. */
+static int query_domain(struct xen_source *x)
+{
+	int64_t rc = memory_op_domid(x, XFM_XENMEM_MAXIMUM_GPFN);
+
+	if (rc == -ESRCH)
+		return xfm_fail(-ENOENT, "%s: no such domain", x->base.label);
+	if (rc < 0)
+		return xfm_fail((int)rc, "%s: cannot query the domain's size: "
+				"%s", x->base.label, strerror((int)-rc));
+	x->max_gpfn = (uint64_t)rc;
+	return 0;
+}
+
+int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out)
+{
+	struct xen_source *x;
+	int rc;
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return xfm_fail(-ENOMEM, "xen:%s: out of memory", arg);
+	x->pc.fd = -1;
+	if (xfm_source_init(&x->base, &xen_ops, flags, "xen:%s", arg) < 0) {
+		free(x);
+		return xfm_fail(-ENOMEM, "xen:%s: out of memory", arg);
+	}
+	rc = parse_domid(arg, &x->domid);
+	if (rc < 0) {
+		rc = xfm_fail(rc, "xen:%s: not a domain id", arg);
+		goto fail;
+	}
+	rc = xfm_privcmd_open(&x->pc);
+	if (rc < 0) {
+		rc = xfm_fail(rc, "%s: cannot open /dev/xen/privcmd: %s "
+			      "(is this a Xen dom0 with xen-privcmd loaded?)",
+			      x->base.label, strerror(-rc));
+		goto fail;
+	}
+	/* Before any restrict: afterwards hypercalls fail with EPERM. */
+	x->hyp_page = xfm_privcmd_hyp_pagesize(&x->pc, &x->origin);
+	if (x->origin == XFM_ORIGIN_DEFAULT)
+		xfm_warn(flags & XFM_OPEN_QUIET, "%s: hypervisor page size "
+			 "unknown (XENVER_pagesize and sysfs unavailable); "
+			 "assuming 4096", x->base.label);
+	rc = query_domain(x);
+	if (rc < 0)
+		goto fail;
+	*out = &x->base;
+	return 0;
+fail:
+	xen_close(&x->base);
+	return rc;
+}

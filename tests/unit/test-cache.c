@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Reads, writes and the window cache, against a real memory-backed
+ * source: a memfd mapped frame by frame, with holes, counting its maps.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "private.h"
+
+#define FS 4096u
+#define NFRAMES 1024u /* 4 MiB of "guest" */
+
+struct mem_source {
+	struct xfm_source base;
+	int fd;
+	uint8_t present[NFRAMES];
+	unsigned int maps, unmaps;
+	pthread_mutex_t lock;
+};
+
+static struct mem_source *to_mem(struct xfm_source *s)
+{
+	return (struct mem_source *)s;
+}
+
+static int mem_geometry(struct xfm_source *s, xfm_geometry *g)
+{
+	(void)s;
+	g->frame_size = FS;
+	g->granularities = FS;
+	g->max_frame = NFRAMES - 1;
+	g->origin = XFM_ORIGIN_CALLER;
+	return 0;
+}
+
+static int mem_ranges(struct xfm_source *s, xfm_range **out, size_t *n)
+{
+	(void)s;
+	*out = NULL;
+	*n = 0;
+	return 0;
+}
+
+static int64_t mem_map(struct xfm_source *s, const uint64_t *frames, size_t n,
+		       unsigned int prot, void *hint, int *err, void **addr)
+{
+	struct mem_source *m = to_mem(s);
+	int p = PROT_READ | ((prot & XFM_PROT_WRITE) ? PROT_WRITE : 0);
+	char *base = mmap(hint, n * FS, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	int64_t ok = 0;
+
+	if (base == MAP_FAILED)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		if (frames[i] >= NFRAMES || !m->present[frames[i]]) {
+			err[i] = -ENOENT;
+			continue;
+		}
+		if (mmap(base + i * FS, FS, p, MAP_SHARED | MAP_FIXED, m->fd,
+			 (off_t)(frames[i] * FS)) == MAP_FAILED)
+			return -errno;
+		err[i] = 0;
+		ok++;
+	}
+	pthread_mutex_lock(&m->lock);
+	m->maps++;
+	pthread_mutex_unlock(&m->lock);
+	*addr = base;
+	return ok;
+}
+
+static int mem_unmap(struct xfm_source *s, void *addr, size_t n)
+{
+	struct mem_source *m = to_mem(s);
+
+	pthread_mutex_lock(&m->lock);
+	m->unmaps++;
+	pthread_mutex_unlock(&m->lock);
+	return munmap(addr, n * FS) ? -errno : 0;
+}
+
+static void mem_close(struct xfm_source *s)
+{
+	struct mem_source *m = to_mem(s);
+
+	close(m->fd);
+	xfm_source_fini(s);
+	free(m);
+}
+
+static const struct xfm_source_ops mem_ops = {
+	.name = "mem",
+	.geometry = mem_geometry,
+	.ranges = mem_ranges,
+	.map = mem_map,
+	.unmap = mem_unmap,
+	.close = mem_close,
+};
+
+static uint8_t pattern(uint64_t addr)
+{
+	uint64_t x = addr * 0x9E3779B97F4A7C15ull;
+
+	return (uint8_t)(x >> 56);
+}
+
+struct fixture {
+	xfm_handle *h;
+	struct mem_source *m;
+};
+
+static int setup_flags(void **state, unsigned int flags)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct mem_source *m = calloc(1, sizeof(*m));
+	uint8_t *buf = malloc(NFRAMES * FS);
+
+	assert_non_null(fx);
+	assert_non_null(m);
+	assert_non_null(buf);
+	m->fd = memfd_create("xfm-test", MFD_CLOEXEC);
+	assert_true(m->fd >= 0);
+	for (uint64_t a = 0; a < NFRAMES * FS; a++)
+		buf[a] = pattern(a);
+	assert_int_equal(pwrite(m->fd, buf, NFRAMES * FS, 0), NFRAMES * FS);
+	free(buf);
+	memset(m->present, 1, sizeof(m->present));
+	m->present[100] = 0; /* holes */
+	m->present[513] = 0;
+	pthread_mutex_init(&m->lock, NULL);
+	assert_int_equal(xfm_source_init(&m->base, &mem_ops, flags, "mem"), 0);
+	assert_int_equal(xfm_handle_from_source(&m->base, &fx->h), 0);
+	fx->m = m;
+	*state = fx;
+	return 0;
+}
+
+static int setup_ro(void **state)
+{
+	return setup_flags(state, 0);
+}
+
+static int setup_rw(void **state)
+{
+	return setup_flags(state, XFM_OPEN_WRITE);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	xfm_close(fx->h);
+	free(fx);
+	return 0;
+}
+
+static void expect_pattern(const uint8_t *buf, uint64_t addr, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		if (buf[i] != pattern(addr + i))
+			fail_msg("byte at 0x%llx: got 0x%02x, want 0x%02x",
+				 (unsigned long long)(addr + i), buf[i],
+				 pattern(addr + i));
+}
+
+static void read_any_alignment(void **state)
+{
+	struct fixture *fx = *state;
+	static const uint64_t spans[][2] = {
+		{ 0, 1 }, { 4095, 2 }, { 4090, 10 },   /* frame boundary */
+		{ 65530, 20 }, /* 64 KiB window boundary */
+		{ 1048575, 3 }, /* 1 MiB default window boundary */
+		{ 12345, 70000 }, { 8192, 4096 }, { 101 * FS, 300000 },
+	};
+	uint8_t *buf = malloc(400000);
+
+	assert_non_null(buf);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			assert_int_equal(xfm_set_cache(fx->h, 65536, 4), 0);
+		for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+			assert_int_equal(xfm_read(fx->h, spans[i][0], buf,
+						  spans[i][1], 0), 0);
+			expect_pattern(buf, spans[i][0], spans[i][1]);
+		}
+	}
+	free(buf);
+}
+
+static void read_hole(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t buf[3 * FS];
+
+	/* Frame 100 is absent: the read fails and names it. */
+	assert_int_equal(xfm_read(fx->h, 99 * FS, buf, sizeof(buf), 0),
+			 -ENOENT);
+	assert_non_null(strstr(xfm_last_error(), "frame 0x64"));
+	expect_pattern(buf, 99 * FS, FS); /* bytes before the hole */
+	/* With zero fill, the hole reads as zeros and the rest is right. */
+	memset(buf, 0xAA, sizeof(buf));
+	assert_int_equal(xfm_read(fx->h, 99 * FS, buf, sizeof(buf),
+				  XFM_READ_ZERO_FILL), 0);
+	expect_pattern(buf, 99 * FS, FS);
+	for (unsigned int i = FS; i < 2 * FS; i++)
+		assert_int_equal(buf[i], 0);
+	expect_pattern(buf + 2 * FS, 101 * FS, FS);
+}
+
+static void read_bounds(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t b[8];
+
+	assert_int_equal(xfm_read(fx->h, NFRAMES * FS - 4, b, 4, 0), 0);
+	assert_int_equal(xfm_read(fx->h, NFRAMES * FS - 4, b, 8, 0), -ERANGE);
+	assert_int_equal(xfm_read(fx->h, UINT64_MAX - 2, b, 8, 0), -EOVERFLOW);
+	assert_int_equal(xfm_read(fx->h, 0, b, 0, 0), 0);
+	assert_int_equal(xfm_read(fx->h, 0, b, 1, 0x80), -EINVAL);
+	assert_int_equal(xfm_read(NULL, 0, b, 1, 0), -EINVAL);
+}
+
+static void write_needs_flag(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t b[4] = { 1, 2, 3, 4 }, back[4];
+	xfm_extent e = { .frame = 3 };
+	xfm_mapping *m;
+
+	assert_int_equal(xfm_write(fx->h, 0, b, 4), -EROFS);
+	assert_non_null(strstr(xfm_last_error(), "read-only"));
+	assert_int_equal(xfm_map(fx->h, &e, 1, XFM_PROT_WRITE, NULL, &m),
+			 -EROFS);
+	assert_int_equal(pread(fx->m->fd, back, 4, 0), 4);
+	expect_pattern(back, 0, 4);
+}
+
+static void write_read_back(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t data[10000], back[10000];
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	/* Across a 64 KiB window and several frames. */
+	assert_int_equal(xfm_set_cache(fx->h, 65536, 2), 0);
+	assert_int_equal(xfm_write(fx->h, 65536 - 5000, data, sizeof(data)), 0);
+	assert_int_equal(pread(fx->m->fd, back, sizeof(back), 65536 - 5000),
+			 (ssize_t)sizeof(back));
+	assert_memory_equal(back, data, sizeof(data));
+	memset(back, 0, sizeof(back));
+	assert_int_equal(xfm_read(fx->h, 65536 - 5000, back, sizeof(back), 0),
+			 0);
+	assert_memory_equal(back, data, sizeof(data));
+	/* Writing into a hole fails and names the frame. */
+	assert_int_equal(xfm_write(fx->h, 513 * FS + 8, data, 8), -ENOENT);
+	assert_non_null(strstr(xfm_last_error(), "frame 0x201"));
+}
+
+static void eviction_lru(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t b;
+	unsigned int maps;
+
+	assert_int_equal(xfm_set_cache(fx->h, 65536, 4), 0);
+	maps = fx->m->maps;
+	for (uint64_t w = 0; w < 10; w++)
+		assert_int_equal(xfm_read(fx->h, w * 65536, &b, 1, 0), 0);
+	assert_int_equal(fx->m->maps - maps, 10);
+	assert_int_equal(fx->h->cache.nr, 4);
+	/* Windows 6..9 are cached: no new map. */
+	for (uint64_t w = 6; w < 10; w++)
+		assert_int_equal(xfm_read(fx->h, w * 65536 + 1, &b, 1, 0), 0);
+	assert_int_equal(fx->m->maps - maps, 10);
+	/* Window 0 was evicted long ago. */
+	assert_int_equal(xfm_read(fx->h, 0, &b, 1, 0), 0);
+	assert_int_equal(fx->m->maps - maps, 11);
+	/* Touch 7, then load a new one: LRU (6) goes, 7 stays. */
+	assert_int_equal(xfm_read(fx->h, 7 * 65536, &b, 1, 0), 0);
+	assert_int_equal(xfm_read(fx->h, 12 * 65536, &b, 1, 0), 0);
+	assert_int_equal(fx->m->maps - maps, 12);
+	assert_int_equal(xfm_read(fx->h, 7 * 65536, &b, 1, 0), 0);
+	assert_int_equal(fx->m->maps - maps, 12);
+	assert_int_equal(xfm_read(fx->h, 6 * 65536, &b, 1, 0), 0);
+	assert_int_equal(fx->m->maps - maps, 13);
+	/* Every map but the 4 cached ones has been undone. */
+	assert_int_equal(fx->m->maps - fx->m->unmaps, 4);
+}
+
+static void invalidate_range(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t b[8];
+
+	assert_int_equal(xfm_set_cache(fx->h, 65536, 8), 0);
+	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), 0);
+	/* The frame goes away; the cached window still has it... */
+	fx->m->present[200] = 0;
+	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), 0);
+	/* ...until that range is invalidated. */
+	assert_int_equal(xfm_invalidate(fx->h, 300 * FS, FS), 0);
+	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), 0);
+	assert_int_equal(xfm_invalidate(fx->h, 200 * FS + 5, 1), 0);
+	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), -ENOENT);
+	fx->m->present[200] = 1;
+	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), -ENOENT);
+	assert_int_equal(xfm_invalidate(fx->h, 0, UINT64_MAX), 0);
+	assert_int_equal(fx->h->cache.nr, 0);
+	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), 0);
+	expect_pattern(b, 200 * FS, 8);
+}
+
+static void no_cache(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t b[100];
+	unsigned int maps;
+
+	assert_int_equal(xfm_set_cache(fx->h, 65536, 0), 0);
+	maps = fx->m->maps;
+	assert_int_equal(xfm_read(fx->h, 65500, b, 100, 0), 0);
+	expect_pattern(b, 65500, 100);
+	assert_int_equal(fx->m->maps - maps, 2);
+	assert_int_equal(fx->m->maps, fx->m->unmaps);
+}
+
+static void bad_cache_config(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(xfm_set_cache(fx->h, 1000, 4), -EINVAL);
+	assert_int_equal(xfm_set_cache(fx->h, 2048, 4), -EINVAL);
+	assert_int_equal(xfm_set_cache(fx->h, UINT64_C(1) << 40, 4), -EINVAL);
+	assert_int_equal(xfm_set_cache(fx->h, 8192, 4), 0);
+}
+
+static void map_extents(void **state)
+{
+	struct fixture *fx = *state;
+	xfm_extent e[] = {
+		{ .frame = 5, .order = 0 },
+		{ .frame = 96, .order = 3 },  /* 96..103 holds hole 100 */
+		{ .frame = 256, .order = 8 }, /* 256 frames, 1 MiB */
+	};
+	xfm_mapping *m = NULL;
+	const uint8_t *p;
+
+	assert_int_equal(xfm_map(fx->h, e, 3, XFM_PROT_READ, NULL, &m), 2);
+	assert_int_equal(e[0].err, 0);
+	assert_int_equal(e[1].err, -ENOENT);
+	assert_int_equal(e[2].err, 0);
+	assert_int_equal(xfm_map_length(m), (1 + 8 + 256) * FS);
+	p = xfm_map_addr(m);
+	expect_pattern(p, 5 * FS, FS);
+	expect_pattern(p + FS, 96 * FS, 4 * FS); /* frames before the hole */
+	expect_pattern(p + 9 * FS, 256 * FS, 256 * FS);
+	assert_int_equal(xfm_unmap(m), 0);
+	assert_int_equal(xfm_unmap(NULL), 0);
+}
+
+static void map_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	xfm_extent e[] = { { .frame = 100 }, { .frame = 513 } };
+	xfm_extent bad = { .frame = 3, .order = 1 };
+	xfm_mapping *m = NULL;
+
+	assert_int_equal(xfm_map(fx->h, e, 2, XFM_PROT_READ, NULL, &m), -ENOENT);
+	assert_null(m);
+	assert_int_equal(fx->m->maps, fx->m->unmaps);
+	assert_int_equal(xfm_map(fx->h, &bad, 1, XFM_PROT_READ, NULL, &m),
+			 -EINVAL);
+	assert_int_equal(xfm_map(fx->h, e, 0, XFM_PROT_READ, NULL, &m), -EINVAL);
+	assert_int_equal(xfm_map(fx->h, e, 1, 0x10, NULL, &m), -EINVAL);
+}
+
+/* 8 threads reading and writing through one handle, with eviction. */
+#define THREADS 8
+#define ITERS 4000
+
+struct worker {
+	struct fixture *fx;
+	unsigned int id;
+	unsigned int bad;
+};
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void *worker(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t seed = 0x1234567u + w->id * 7919u;
+	/* Each thread owns frames [600 + 40 id, 600 + 40 id + 40) to write. */
+	uint64_t own = (600 + 40 * (uint64_t)w->id) * FS;
+	uint8_t buf[9000], want[9000];
+
+	for (int i = 0; i < ITERS; i++) {
+		uint64_t r = xorshift(&seed);
+		uint64_t len = 1 + r % sizeof(buf);
+		uint64_t addr = (r >> 20) % (500 * FS - len);
+
+		if (addr / FS <= 100 && (addr + len - 1) / FS >= 100)
+			addr = 101 * FS; /* stay clear of the hole */
+		if (xfm_read(w->fx->h, addr, buf, len, 0) < 0) {
+			w->bad++;
+			continue;
+		}
+		for (uint64_t k = 0; k < len; k++)
+			w->bad += buf[k] != pattern(addr + k);
+		/* Write a thread-specific pattern into its own area, read back. */
+		addr = own + r % (40 * FS - 64);
+		for (int k = 0; k < 64; k++)
+			want[k] = (uint8_t)(w->id * 31 + i + k);
+		if (xfm_write(w->fx->h, addr, want, 64) < 0 ||
+		    xfm_read(w->fx->h, addr, buf, 64, 0) < 0 ||
+		    memcmp(buf, want, 64))
+			w->bad++;
+		if (i % 500 == 0)
+			xfm_invalidate(w->fx->h, addr, 64);
+	}
+	return NULL;
+}
+
+static void threads_share_handle(void **state)
+{
+	struct fixture *fx = *state;
+	pthread_t t[THREADS];
+	struct worker w[THREADS];
+
+	assert_int_equal(xfm_set_cache(fx->h, 65536, 6), 0);
+	for (unsigned int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){ .fx = fx, .id = i };
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+	}
+	for (unsigned int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].bad, 0);
+	}
+	assert_true(fx->h->cache.nr <= 6);
+	assert_true(fx->h->cache.hits > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(read_any_alignment, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(read_hole, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(read_bounds, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(write_needs_flag, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(write_read_back, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(eviction_lru, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(invalidate_range, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(no_cache, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(bad_cache_config, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(map_extents, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(map_nothing, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(threads_share_handle, setup_rw, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
