@@ -75,7 +75,10 @@ enum xfm_open_flags {
  * xfm_open - open a memory source named by a URI.
  *   "xen:<domid>"   a live Xen guest, through /dev/xen/privcmd
  *   "file:<path>"   a memory dump; format detected from its content
+ *                   (Xen dump-core, QEMU/ELF core, LiME, else raw)
  *   "<path>"        same as file:<path>
+ *   "qemu:<socket>" a live QEMU guest whose RAM is a shared file,
+ *                   through its QMP socket
  * @flags: enum xfm_open_flags.
  * On success stores a new handle in *out and returns 0.
  * Errors: -EINVAL bad URI or flags, -ENOENT no such file or domain,
@@ -90,7 +93,8 @@ int xfm_open(xfm_handle **out, const char *uri, unsigned int flags);
  */
 int xfm_close(xfm_handle *h);
 
-/* The name of the source kind ("xen", "raw", "elf", "xen-core", ...). */
+/* The source kind: "xen", "file" or "qemu" (the file's format is the
+ * "format" fact of xfm_source_info()). */
 const char *xfm_source_name(const xfm_handle *h);
 
 /*
@@ -228,6 +232,40 @@ int xfm_set_cache(xfm_handle *h, uint64_t window_size, uint32_t nr_windows);
  * the guest's memory layout changed (ballooning, migration, restore).
  */
 int xfm_invalidate(xfm_handle *h, uint64_t addr, uint64_t len);
+
+/* ------------------------------------------------------------------ */
+/* Dumps                                                               */
+
+enum xfm_dump_format {
+	XFM_DUMP_RAW = 1,      /* file offset = guest-physical address */
+	XFM_DUMP_ELF = 2,      /* ELF64 core, one PT_LOAD per populated run
+				* (p_paddr = guest-physical), like QEMU's
+				* dump-guest-memory */
+	XFM_DUMP_XEN_CORE = 3, /* Xen `xl dump-core` ELF (.xen_pages/.xen_pfn) */
+	XFM_DUMP_LIME = 4,     /* LiME: 32-byte header per range */
+};
+
+enum xfm_dump_flags {
+	/* Overwrite an existing output file (else -EEXIST). */
+	XFM_DUMP_OVERWRITE = 1u << 0,
+};
+
+/*
+ * Progress callback: @done and @total in bytes of guest memory.  Return
+ * non-zero to cancel the dump (xfm_dump then fails with -ECANCELED).
+ */
+typedef int (*xfm_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+/*
+ * xfm_dump - write every populated range of the source to @path in
+ * @format, streaming in large batches with bounded memory.  The output is
+ * written to a temporary file beside @path and renamed over it only when
+ * complete: on any failure nothing is left behind.  @progress may be NULL.
+ * Errors: -EINVAL bad format or flags, -EEXIST, -ENOSPC, -EIO,
+ * -ECANCELED, and the source's read errors.
+ */
+int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
+	     unsigned int flags, xfm_progress_fn progress, void *opaque);
 
 /* ------------------------------------------------------------------ */
 /* Xen specifics (other sources return -EOPNOTSUPP)                    */

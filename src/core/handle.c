@@ -25,10 +25,12 @@ static int open_source(const char *uri, unsigned int flags,
 		return xfm_xen_open(arg, flags, src);
 	if ((arg = after_prefix(uri, "file:")))
 		return xfm_file_open(arg, flags, src);
+	if ((arg = after_prefix(uri, "qemu:")))
+		return xfm_qemu_open(arg, flags, src);
 	if (!strchr(uri, ':') || uri[0] == '/' || uri[0] == '.')
 		return xfm_file_open(uri, flags, src);
 	return xfm_fail(-EINVAL, "%s: unknown source (expected xen:<domid>, "
-			"file:<path> or a path)", uri);
+			"file:<path>, qemu:<socket> or a path)", uri);
 }
 
 XFM_EXPORT int xfm_open(xfm_handle **out, const char *uri, unsigned int flags)

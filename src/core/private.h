@@ -118,6 +118,8 @@ void xfm_source_fini(struct xfm_source *s);
 int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out);
 int xfm_file_open(const char *path, unsigned int flags,
 		  struct xfm_source **out);
+int xfm_qemu_open(const char *sock, unsigned int flags,
+		  struct xfm_source **out);
 
 /* ------------------------------------------------------------------ */
 /* cache.c: windows of mapped frames                                   */
