@@ -1,0 +1,397 @@
+# shellcheck shell=bash
+# lab/lib/arm64.sh -- arm64 specifics of the xfm Xen lab.
+#
+# Sourced by lab/lab.sh (and by lab/arm64/try-boot.sh). Safe under
+# `set -euo pipefail`: every function returns non-zero on failure and touches no
+# caller state except the ARM64_* variables documented below.
+#
+# Public interface
+#   arm64_host_packages            print the amd64 host packages the arm64 lab needs
+#   arm64_host_install             apt-get install the missing ones (idempotent)
+#   arm64_stage <dir>              build/refresh the arm64 staging tree in <dir>;
+#                                  prints KEY=VALUE lines (also written to <dir>/arm64.env)
+#                                  and exports them (ARM64_STAGE_DIR, ARM64_ROOT, ARM64_XEN,
+#                                  ARM64_KERNEL_4K, ARM64_KVER_4K, ARM64_KERNEL_16K, ARM64_KVER_16K)
+#   arm64_load <dir>               export the ARM64_* variables of an existing staging tree
+#   arm64_kernel <4k|16k>          print the dom0 kernel image path (needs a loaded stage)
+#   arm64_kver <4k|16k>            print its kernel release (modules dir name)
+#   arm64_boot <4k|16k> <initramfs> <timeout-seconds>
+#                                  boot Xen + dom0 in qemu-system-aarch64 (TCG), serial on
+#                                  stdout, under `timeout -s KILL`; returns qemu's status
+#                                  (137 = killed by the timeout). Extra QEMU arguments may be
+#                                  given in the ARM64_QEMU_EXTRA array.
+#   arm64_cc                       print the C compiler for arm64 payloads
+#   arm64_libdirs                  print the directories where arm64 shared objects are
+#                                  found: the cross toolchain's (ld-linux-aarch64.so.1, libc,
+#                                  libgcc_s.so.1) first, then the staging tree's
+#   arm64_needed_libs <file>...    print the absolute host paths of every shared object the
+#                                  given arm64 ELF files need, recursively (DT_NEEDED), plus
+#                                  the dynamic loader and libgcc_s.so.1
+#   arm64_copy_modules <4k|16k> <dest-root> <module>...
+#                                  copy the modules and their dependencies into
+#                                  <dest-root>/lib/modules/<kver>/ and run depmod there
+#
+# Facts used here come from shared/reference/xen-arm-lab.md.
+
+ARM64_TRIPLET=aarch64-linux-gnu
+ARM64_CROSS_LIBDIR=/usr/aarch64-linux-gnu/lib
+# Guest-loader addresses. 0x48000000 is where QEMU puts the device tree: never use it.
+ARM64_DOM0_KERNEL_ADDR=0x49000000
+ARM64_DOM0_INITRD_ADDR=0x50000000
+
+arm64__log() { printf 'arm64: %s\n' "$*" >&2; }
+arm64__die() { printf 'arm64: error: %s\n' "$*" >&2; return 1; }
+
+arm64_host_packages() {
+    printf '%s\n' qemu-system-arm qemu-user gcc-aarch64-linux-gnu \
+        binutils-aarch64-linux-gnu libc6-dev-arm64-cross libxen-dev \
+        cpio kmod xz-utils gzip file
+}
+
+arm64__have_pkg() {
+    dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+arm64__apt_update() {
+    local i
+    for i in 1 2 3 4 5; do
+        if timeout 600 apt-get -q -o DPkg::Lock::Timeout=300 update >&2; then
+            return 0
+        fi
+        arm64__log "apt-get update failed (try $i), lists locked? retrying"
+        sleep 10
+    done
+    arm64__die "apt-get update failed"
+}
+
+arm64_host_install() {
+    local p missing=()
+    while read -r p; do
+        arm64__have_pkg "$p" || missing+=("$p")
+    done < <(arm64_host_packages)
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    arm64__log "installing host packages: ${missing[*]}"
+    if ! timeout 1200 env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
+            -o DPkg::Lock::Timeout=600 install --no-install-recommends "${missing[@]}" >&2; then
+        arm64__apt_update
+        timeout 1200 env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
+            -o DPkg::Lock::Timeout=600 install --no-install-recommends "${missing[@]}" >&2
+    fi
+}
+
+# Candidate version of an arm64 package, empty when apt knows none.
+arm64__candidate() {
+    arm64__candidates "$1" | awk '{ print $2 }'
+}
+
+# First "Depends:" target of a (meta)package's candidate, without the :arm64 suffix.
+arm64__first_dep() {
+    apt-cache depends --no-recommends --no-suggests "$1:arm64" 2>/dev/null |
+        awk '$1 == "Depends:" { sub(/:arm64$/, "", $2); print $2; exit }'
+}
+
+# Make sure dpkg knows arm64 and apt has arm64 lists containing the Xen packages.
+arm64__ensure_lists() {
+    local need=0
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        arm64__log "dpkg --add-architecture arm64"
+        dpkg --add-architecture arm64
+        need=1
+    fi
+    if [ "$need" -eq 0 ] && [ -z "$(arm64__candidate xen-hypervisor-4.17-arm64)" ]; then
+        need=1
+    fi
+    if [ "$need" -eq 1 ]; then
+        arm64__apt_update
+    fi
+    [ -n "$(arm64__candidate xen-hypervisor-4.17-arm64)" ] ||
+        arm64__die "no arm64 xen-hypervisor-4.17-arm64 in the apt lists"
+}
+
+# The arm64 packages of the staging tree, one per line (names without :arm64).
+arm64__stage_packages() {
+    local k4 k16
+    # The newest 6.1 kernel: the one the linux-image-arm64 metapackage points at.
+    k4=$(arm64__first_dep linux-image-arm64)
+    # The newest 6.12 16 KiB-page kernel (bookworm-security), via its metapackage.
+    k16=$(arm64__first_dep linux-image-6.12-arm64-16k)
+    case "$k4" in linux-image-6.1.*-arm64) ;; *) arm64__die "cannot find the 6.1 arm64 kernel (got '$k4')" ;; esac
+    case "$k16" in linux-image-6.12.*-arm64-16k) ;; *) arm64__die "cannot find the 6.12 arm64-16k kernel (got '$k16')" ;; esac
+    printf '%s\n' \
+        xen-hypervisor-4.17-arm64 xen-utils-4.17 xen-utils-common xenstore-utils \
+        libxen-dev libxenmisc4.17 libxenstore4 \
+        libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 \
+        libxengnttab1 libxenhypfs1 libxentoolcore1 libxentoollog1 \
+        busybox-static \
+        libyajl2 libfdt1 zlib1g libncurses6 libncursesw6 libtinfo6 libuuid1 \
+        libext2fs2 libcom-err2 libgcc-s1 \
+        "${k4}-unsigned" "${k16}-unsigned"
+}
+
+# "<pkg> <candidate version>" for each arm64 package named (one apt-cache call).
+arm64__candidates() {
+    local a=() p
+    for p in "$@"; do a+=("$p:arm64"); done
+    apt-cache policy "${a[@]}" 2>/dev/null | awk '
+        /^[^ ].*:$/ { name = $0; sub(/:arm64:$/, "", name); sub(/:$/, "", name) }
+        $1 == "Candidate:" && $2 != "(none)" { print name, $2 }'
+}
+
+# Download the given packages into the current directory (skipping .debs already
+# there at the candidate version); print the .deb file names.
+arm64__download() {
+    local -A ver=()
+    local p v file missing=() files=() refreshed=0
+    while :; do
+        ver=()
+        while read -r p v; do ver[$p]=$v; done < <(arm64__candidates "$@")
+        missing=()
+        files=()
+        for p in "$@"; do
+            v=${ver[$p]:-}
+            [ -n "$v" ] || arm64__die "no candidate for $p:arm64" || return 1
+            # apt-get download names files <pkg>_<version with ':' as %3a>_<arch>.deb
+            file="${p}_${v//:/%3a}_arm64.deb"
+            files+=("$file")
+            [ -s "$file" ] || missing+=("$p:arm64=$v")
+        done
+        [ "${#missing[@]}" -gt 0 ] || break
+        arm64__log "downloading ${missing[*]}"
+        # -o APT::Sandbox::User=root: _apt cannot write into root-owned staging dirs
+        if timeout 900 apt-get -q -o APT::Sandbox::User=root download "${missing[@]}" >&2; then
+            continue
+        fi
+        # the mirror may have dropped that version: refresh the lists once, retry
+        [ "$refreshed" -eq 0 ] || arm64__die "apt-get download failed: ${missing[*]}" || return 1
+        refreshed=1
+        arm64__apt_update || return 1
+    done
+    printf '%s\n' "${files[@]}"
+}
+
+# Identifies the arm64 apt lists (names, sizes, mtimes); empty when there are none.
+arm64__lists_key() {
+    local f
+    f=$(find /var/lib/apt/lists -maxdepth 1 -name '*_binary-arm64_Packages*' \
+        -printf '%f %s %T@\n' 2>/dev/null | sort)
+    [ -n "$f" ] || return 0
+    printf '%s\n' "$f" | md5sum | cut -d' ' -f1
+}
+
+arm64__write_env() {
+    local dir=$1 root=$2 xen k4 k16 kv4 kv16
+    xen="$root/boot/xen-4.17-arm64"
+    [ -f "$xen" ] || xen=$(ls -1 "$root"/boot/xen-*-arm64 2>/dev/null | sort -V | tail -n1)
+    [ -f "$xen" ] || arm64__die "no Xen image in $root/boot"
+    kv4=$(cd "$root/lib/modules" && ls -1d 6.1.*-arm64 2>/dev/null | sort -V | tail -n1)
+    kv16=$(cd "$root/lib/modules" && ls -1d 6.12.*-arm64-16k 2>/dev/null | sort -V | tail -n1)
+    [ -n "$kv4" ] || arm64__die "no 6.1 arm64 modules in $root/lib/modules"
+    [ -n "$kv16" ] || arm64__die "no 6.12 arm64-16k modules in $root/lib/modules"
+    k4="$root/boot/vmlinuz-$kv4"
+    k16="$root/boot/vmlinuz-$kv16"
+    [ -f "$k4" ] || arm64__die "missing $k4"
+    [ -f "$k16" ] || arm64__die "missing $k16"
+    {
+        printf 'ARM64_STAGE_DIR=%q\n' "$dir"
+        printf 'ARM64_ROOT=%q\n' "$root"
+        printf 'ARM64_XEN=%q\n' "$xen"
+        printf 'ARM64_KERNEL_4K=%q\n' "$k4"
+        printf 'ARM64_KVER_4K=%q\n' "$kv4"
+        printf 'ARM64_KERNEL_16K=%q\n' "$k16"
+        printf 'ARM64_KVER_16K=%q\n' "$kv16"
+    } >"$dir/arm64.env.tmp"
+    mv -f "$dir/arm64.env.tmp" "$dir/arm64.env"
+}
+
+arm64_load() {
+    local dir=${1:-${ARM64_STAGE_DIR:-}}
+    [ -n "$dir" ] && [ -f "$dir/arm64.env" ] ||
+        arm64__die "no staging tree at '${dir}' (run arm64_stage first)"
+    # shellcheck disable=SC1091
+    . "$dir/arm64.env"
+    export ARM64_STAGE_DIR ARM64_ROOT ARM64_XEN ARM64_KERNEL_4K ARM64_KVER_4K \
+        ARM64_KERNEL_16K ARM64_KVER_16K
+}
+
+arm64_stage() {
+    [ "$#" -eq 1 ] || arm64__die "usage: arm64_stage <dir>"
+    local dir root debs pkgs f want have kv
+    mkdir -p "$1"
+    dir=$(cd "$1" && pwd)
+    root="$dir/root"
+    debs="$dir/debs"
+    mkdir -p "$debs"
+
+    arm64_host_install
+
+    # Fast path: nothing to do when the tree was built from the apt lists as they are now.
+    local key
+    key=$(arm64__lists_key)
+    if [ -n "$key" ] && [ -d "$root" ] && [ -f "$dir/arm64.env" ] &&
+        [ "$key" = "$(cat "$dir/.listskey" 2>/dev/null || true)" ]; then
+        arm64__log "staging tree $root is up to date (apt lists unchanged)"
+        arm64_load "$dir"
+        cat "$dir/arm64.env"
+        return 0
+    fi
+
+    arm64__ensure_lists
+    pkgs=$(arm64__stage_packages)
+
+    # Download (cached per exact version) and remember the exact set of .debs.
+    # shellcheck disable=SC2086
+    want=$(cd "$debs" && arm64__download $pkgs) || return 1
+    want=$(printf '%s\n' "$want" | sort)
+    have=$(cat "$dir/.unpacked" 2>/dev/null || true)
+
+    if [ "$want" != "$have" ] || [ ! -d "$root" ]; then
+        arm64__log "unpacking $(printf '%s\n' "$want" | wc -l) packages into $root"
+        rm -rf "$root.new"
+        mkdir -p "$root.new"
+        while read -r f; do
+            dpkg-deb -x "$debs/$f" "$root.new"
+        done <<<"$want"
+        # 6.12 ships .ko.xz: decompress so that any modprobe (busybox's too) can load them
+        find "$root.new/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r xz -d -f
+        for kv in $(ls -1 "$root.new/lib/modules"); do
+            depmod -b "$root.new" "$kv"
+        done
+        rm -rf "$root"
+        mv "$root.new" "$root"
+        printf '%s\n' "$want" >"$dir/.unpacked"
+    else
+        arm64__log "staging tree $root is up to date"
+    fi
+
+    arm64__write_env "$dir" "$root"
+    arm64__lists_key >"$dir/.listskey"
+    arm64_load "$dir"
+    cat "$dir/arm64.env"
+}
+
+arm64__page() {
+    case "${1:-}" in
+        4k | 4K) echo 4K ;;
+        16k | 16K) echo 16K ;;
+        *) arm64__die "kernel page must be 4k or 16k, got '${1:-}'" ;;
+    esac
+}
+
+arm64_kernel() {
+    local p v
+    p=$(arm64__page "${1:-}") || return 1
+    [ -n "${ARM64_STAGE_DIR:-}" ] && [ -z "${ARM64_XEN:-}" ] && { arm64_load || return 1; }
+    v="ARM64_KERNEL_$p"
+    [ -n "${!v:-}" ] || arm64__die "$v unset (run arm64_stage or arm64_load)"
+    printf '%s\n' "${!v}"
+}
+
+arm64_kver() {
+    local p v
+    p=$(arm64__page "${1:-}") || return 1
+    [ -n "${ARM64_STAGE_DIR:-}" ] && [ -z "${ARM64_XEN:-}" ] && { arm64_load || return 1; }
+    v="ARM64_KVER_$p"
+    [ -n "${!v:-}" ] || arm64__die "$v unset (run arm64_stage or arm64_load)"
+    printf '%s\n' "${!v}"
+}
+
+arm64_cc() {
+    printf '%s\n' "${ARM64_TRIPLET}-gcc"
+}
+
+arm64_libdirs() {
+    printf '%s\n' "$ARM64_CROSS_LIBDIR"
+    if [ -n "${ARM64_ROOT:-}" ]; then
+        printf '%s\n' "$ARM64_ROOT/lib/$ARM64_TRIPLET" "$ARM64_ROOT/usr/lib/$ARM64_TRIPLET"
+    fi
+}
+
+# Find a shared object by its soname in the arm64 library directories.
+arm64__find_lib() {
+    local d
+    while read -r d; do
+        if [ -e "$d/$1" ]; then
+            printf '%s\n' "$d/$1"
+            return 0
+        fi
+    done < <(arm64_libdirs)
+    return 1
+}
+
+arm64_needed_libs() {
+    local -A seen=()
+    local queue=("$@") f n p out=()
+    for n in ld-linux-aarch64.so.1 libgcc_s.so.1; do
+        p=$(arm64__find_lib "$n") || arm64__die "cannot find $n"
+        out+=("$p")
+        seen[$n]=1
+    done
+    while [ "${#queue[@]}" -gt 0 ]; do
+        f=${queue[0]}
+        queue=("${queue[@]:1}")
+        while read -r n; do
+            [ -n "$n" ] || continue
+            [ -z "${seen[$n]:-}" ] || continue
+            seen[$n]=1
+            p=$(arm64__find_lib "$n") || arm64__die "cannot resolve $n (needed by $f)"
+            out+=("$p")
+            queue+=("$p")
+        done < <("${ARM64_TRIPLET}-readelf" -d "$f" 2>/dev/null |
+            sed -n 's/.*(NEEDED).*Shared library: \[\(.*\)\]/\1/p')
+    done
+    printf '%s\n' "${out[@]}"
+}
+
+arm64_copy_modules() {
+    [ "$#" -ge 2 ] || arm64__die "usage: arm64_copy_modules <4k|16k> <dest-root> <module>..."
+    local kv dest=$2 m line path
+    kv=$(arm64_kver "$1") || return 1
+    shift 2
+    mkdir -p "$dest/lib/modules/$kv"
+    for m in "$@"; do
+        while read -r line; do
+            # "insmod /path/to/mod.ko [params]"; "builtin name" lines need no file
+            case "$line" in insmod\ *) ;; *) continue ;; esac
+            path=${line#insmod }
+            path=${path%% *}
+            mkdir -p "$dest$(dirname "${path#"$ARM64_ROOT"}")"
+            cp -f "$path" "$dest${path#"$ARM64_ROOT"}"
+        done < <(modprobe -d "$ARM64_ROOT" -S "$kv" --show-depends "$m")
+    done
+    cp -f "$ARM64_ROOT/lib/modules/$kv"/modules.{order,builtin,builtin.modinfo} \
+        "$dest/lib/modules/$kv/" 2>/dev/null || true
+    depmod -b "$dest" "$kv"
+}
+
+arm64_boot() {
+    [ "$#" -eq 3 ] || arm64__die "usage: arm64_boot <4k|16k> <initramfs> <timeout-seconds>"
+    local kernel initrd=$2 tmo=$3
+    kernel=$(arm64_kernel "$1") || return 1
+    [ -f "$initrd" ] || arm64__die "no initramfs $initrd"
+    [ -f "${ARM64_XEN:-}" ] || arm64__die "no Xen image (run arm64_stage or arm64_load)"
+    local -a extra=()
+    if declare -p ARM64_QEMU_EXTRA >/dev/null 2>&1; then
+        extra=("${ARM64_QEMU_EXTRA[@]}")
+    fi
+    # A subshell: its trap kills QEMU if we are interrupted, without touching the
+    # caller's traps; `timeout -s KILL` bounds it even if this shell is killed.
+    (
+        qpid=
+        trap '[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null; exit 130' INT TERM HUP
+        trap '[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null || true' EXIT
+        timeout -s KILL "$tmo" qemu-system-aarch64 \
+            -machine virt,virtualization=on,gic-version=3 -cpu cortex-a76 \
+            -accel tcg,thread=multi -smp 2 -m 2048 \
+            -nographic -serial stdio -monitor none -no-reboot -net none \
+            -kernel "$ARM64_XEN" \
+            -append "console=dtuart dtuart=/pl011@9000000 dom0_mem=1024M dom0_max_vcpus=2 loglvl=all" \
+            -device "guest-loader,addr=$ARM64_DOM0_KERNEL_ADDR,kernel=$kernel,bootargs=console=hvc0 earlycon=xen earlyprintk=xen rdinit=/init" \
+            -device "guest-loader,addr=$ARM64_DOM0_INITRD_ADDR,initrd=$initrd" \
+            "${extra[@]}" </dev/null &
+        qpid=$!
+        rc=0
+        wait "$qpid" || rc=$?
+        qpid=
+        exit "$rc"
+    )
+}
