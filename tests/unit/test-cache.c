@@ -388,7 +388,7 @@ static void map_nothing(void **state)
 
 /* 8 threads reading and writing through one handle, with eviction. */
 #define THREADS 8
-#define ITERS 4000
+#define ITERS 500
 
 struct worker {
 	struct fixture *fx;

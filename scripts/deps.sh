@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages a task needs, only those missing.
+#   scripts/deps.sh build|test|demo|bench
+set -euo pipefail
+
+build=(gcc meson ninja-build pkg-config libxen-dev libcmocka-dev
+       libjson-c-dev python3)
+lab=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
+     linux-image-amd64 busybox-static cpio kmod)
+tests=(qemu-system-x86 qemu-utils gdb binutils)
+
+case "${1:-build}" in
+build) want=("${build[@]}") ;;
+test) want=("${build[@]}" "${lab[@]}" "${tests[@]}") ;;
+demo | bench) want=("${build[@]}" "${lab[@]}") ;;
+*) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "xfm: missing packages: ${missing[*]} (run as root to install)" >&2
+	exit 1
+fi
+echo "xfm: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

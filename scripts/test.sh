@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up and run every test: the unit, compat, source and CLI tests in
+# three builds (warnings as errors; ASan+UBSan; TSan for the threaded
+# tests), then the integration tests on a real Xen 4.17 in the QEMU lab.
+# Ends with the line "N passed, N failed[, N skipped]".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+scripts/deps.sh test
+results=$(mktemp -d /tmp/xfm-results.XXXXXX)
+trap 'rm -rf "$results"' EXIT
+logs=()
+
+# build NAME SUITE-ARGS -- MESON-SETUP-ARGS
+build_and_test() {
+	local name=$1 dir=$top/build-$1
+	shift
+	local suites=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do suites+=("$1"); shift; done
+	shift
+	echo "== build-$name: $*"
+	if [ -d "$dir" ]; then
+		meson setup --reconfigure "$dir" --werror "$@" >/dev/null
+	else
+		meson setup "$dir" --werror "$@" >/dev/null
+	fi
+	ninja -C "$dir" >/dev/null
+	meson test -C "$dir" --num-processes 2 --print-errorlogs \
+		"${suites[@]}" || true
+	cp "$dir/meson-logs/testlog.json" "$results/$name.json"
+	logs+=("$name=$results/$name.json")
+}
+
+build_and_test ci -- -Dbuildtype=debugoptimized
+build_and_test asan -- -Dbuildtype=debug -Db_sanitize=address,undefined \
+	-Db_lundef=false
+build_and_test tsan --suite threads -- -Dbuildtype=debug \
+	-Db_sanitize=thread -Db_lundef=false
+
+if [ -x tests/lab/run-lab-tests.sh ]; then
+	echo "== Xen lab (real Xen 4.17 under QEMU)"
+	tests/lab/run-lab-tests.sh "$top/build-ci" | tee "$results/lab.tap" || true
+	logs+=("lab=$results/lab.tap")
+fi
+
+echo "== summary"
+python3 scripts/tally.py "${logs[@]}"
