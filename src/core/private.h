@@ -188,6 +188,10 @@ struct xfm_privcmd {
 };
 
 int xfm_privcmd_open(struct xfm_privcmd *pc);
+/* As Xen's libraries open it (for src/compat): a failure returns the
+ * device's own -errno (-ENOENT with no Xen); *unimpl_errno gets the errno
+ * privcmd gives unknown ioctls.  -ENOTTY if the device is not privcmd. */
+int xfm_privcmd_open_compat(struct xfm_privcmd *pc, int *unimpl_errno);
 void xfm_privcmd_close(struct xfm_privcmd *pc);
 /* A hypercall; returns its (non-negative) result or a negative errno. */
 int64_t xfm_privcmd_hypercall(struct xfm_privcmd *pc, uint64_t op,

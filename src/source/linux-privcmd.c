@@ -28,19 +28,46 @@ static int open_device(void)
 	if (errno != ENOENT && errno != ENXIO && errno != ENODEV)
 		return -errno;
 	fd = open("/proc/xen/privcmd", O_RDWR | O_CLOEXEC);
-	if (fd >= 0)
-		return fd;
-	/* Neither node: this is not a Xen domain with privcmd loaded. */
-	return errno == ENOENT ? -ENODEV : -errno;
+	return fd >= 0 ? fd : -errno;
 }
 
 int xfm_privcmd_open(struct xfm_privcmd *pc)
 {
 	int fd = open_device();
 
+	/* Neither node: this is not a Xen domain with privcmd loaded. */
+	if (fd == -ENOENT)
+		fd = -ENODEV;
 	if (fd < 0)
 		return xfm_fail(fd, "privcmd: cannot open /dev/xen/privcmd: %s",
 				strerror(-fd));
+	pc->fd = fd;
+	pc->psz.frame = XFM_XEN_PAGE_SIZE;
+	pc->psz.kpage = xfm_kernel_page_size();
+	return 0;
+}
+
+/*
+ * The compat library must fail exactly as Xen's libxenforeignmemory does:
+ * with the last open()'s errno untouched (ENOENT when neither node exists,
+ * which xfm_privcmd_open() reports as -ENODEV), and it needs the errno
+ * this privcmd gives unknown ioctls (ENOTTY; EINVAL on old kernels), which
+ * Xen's library turns into EOPNOTSUPP.  The probe ioctl must fail: a
+ * device that accepts it is not privcmd.
+ */
+int xfm_privcmd_open_compat(struct xfm_privcmd *pc, int *unimpl_errno)
+{
+	int fd = open_device();
+
+	if (fd < 0)
+		return xfm_fail(fd, "privcmd: cannot open /dev/xen/privcmd: %s",
+				strerror(-fd));
+	if (ioctl(fd, XFM_PC_IOC(0xff, 0), NULL) >= 0) {
+		close(fd);
+		return xfm_fail(-ENOTTY, "privcmd: device accepts an ioctl "
+				"privcmd never implements: not privcmd");
+	}
+	*unimpl_errno = errno;
 	pc->fd = fd;
 	pc->psz.frame = XFM_XEN_PAGE_SIZE;
 	pc->psz.kpage = xfm_kernel_page_size();
