@@ -108,7 +108,19 @@ arm64__ensure_lists() {
         arm64__die "no arm64 xen-hypervisor-4.17-arm64 in the apt lists"
 }
 
-# The arm64 packages of the staging tree, one per line (names without :arm64).
+# The fixed part of the staging package list (names without :arm64).
+arm64__static_packages() {
+    printf '%s\n' \
+        xen-hypervisor-4.17-arm64 xen-utils-4.17 xen-utils-common xenstore-utils \
+        libxen-dev libxenmisc4.17 libxenstore4 \
+        libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 \
+        libxengnttab1 libxenhypfs1 libxentoolcore1 libxentoollog1 \
+        busybox-static libc-bin \
+        libyajl2 libfdt1 zlib1g libncurses6 libncursesw6 libtinfo6 libuuid1 \
+        libext2fs2 libcom-err2 libgcc-s1
+}
+
+# The arm64 packages of the staging tree, one per line: the fixed list + two kernels.
 arm64__stage_packages() {
     local k4 k16
     # The newest 6.1 kernel: the one the linux-image-arm64 metapackage points at.
@@ -117,15 +129,8 @@ arm64__stage_packages() {
     k16=$(arm64__first_dep linux-image-6.12-arm64-16k)
     case "$k4" in linux-image-6.1.*-arm64) ;; *) arm64__die "cannot find the 6.1 arm64 kernel (got '$k4')" ;; esac
     case "$k16" in linux-image-6.12.*-arm64-16k) ;; *) arm64__die "cannot find the 6.12 arm64-16k kernel (got '$k16')" ;; esac
-    printf '%s\n' \
-        xen-hypervisor-4.17-arm64 xen-utils-4.17 xen-utils-common xenstore-utils \
-        libxen-dev libxenmisc4.17 libxenstore4 \
-        libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 \
-        libxengnttab1 libxenhypfs1 libxentoolcore1 libxentoollog1 \
-        busybox-static \
-        libyajl2 libfdt1 zlib1g libncurses6 libncursesw6 libtinfo6 libuuid1 \
-        libext2fs2 libcom-err2 libgcc-s1 \
-        "${k4}-unsigned" "${k16}-unsigned"
+    arm64__static_packages
+    printf '%s\n' "${k4}-unsigned" "${k16}-unsigned"
 }
 
 # "<pkg> <candidate version>" for each arm64 package named (one apt-cache call).
@@ -169,13 +174,14 @@ arm64__download() {
     printf '%s\n' "${files[@]}"
 }
 
-# Identifies the arm64 apt lists (names, sizes, mtimes); empty when there are none.
+# Identifies the arm64 apt lists (names, sizes, mtimes) and the package list asked
+# for; empty when there are no arm64 lists.
 arm64__lists_key() {
     local f
     f=$(find /var/lib/apt/lists -maxdepth 1 -name '*_binary-arm64_Packages*' \
         -printf '%f %s %T@\n' 2>/dev/null | sort)
     [ -n "$f" ] || return 0
-    printf '%s\n' "$f" | md5sum | cut -d' ' -f1
+    { printf '%s\n' "$f"; arm64__static_packages; } | md5sum | cut -d' ' -f1
 }
 
 arm64__write_env() {
@@ -253,8 +259,9 @@ arm64_stage() {
         done <<<"$want"
         # 6.12 ships .ko.xz: decompress so that any modprobe (busybox's too) can load them
         find "$root.new/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r xz -d -f
-        for kv in $(ls -1 "$root.new/lib/modules"); do
-            depmod -b "$root.new" "$kv"
+        for kv in "$root.new"/lib/modules/*/; do
+            kv=${kv%/}
+            depmod -b "$root.new" "${kv##*/}"
         done
         rm -rf "$root"
         mv "$root.new" "$root"
