@@ -12,11 +12,14 @@
 
 #include "private.h"
 #include "privcmd-abi.h"
+#include "xen-pv.h"
 
 /* Frames per probe when discovering which frames exist. */
 #define PROBE_BATCH 65536
 /* Domain ids at and above this are reserved (DOMID_FIRST_RESERVED). */
 #define XEN_DOMID_RESERVED 0x7FF0
+/* A frame number no guest has: maps fail for it, per frame. */
+#define INVALID_FRAME ((uint64_t)(xfm_xen_pfn_t)~(xfm_xen_pfn_t)0)
 
 struct xen_source {
 	struct xfm_source base;
@@ -25,6 +28,8 @@ struct xen_source {
 	uint64_t hyp_page;
 	uint32_t origin;
 	uint64_t max_gpfn;
+	uint64_t *p2m;     /* PV guests: pfn -> mfn; NULL otherwise */
+	uint64_t p2m_nr;
 };
 
 static struct xen_source *to_xen(struct xfm_source *s)
@@ -73,6 +78,30 @@ static int to_prot(unsigned int prot)
 	       ((prot & XFM_PROT_WRITE) ? PROT_WRITE : 0);
 }
 
+/* PV guests are mapped by machine frame: translate through the p2m. */
+static uint64_t pv_translate(struct xen_source *x, uint64_t pfn)
+{
+	if (!x->p2m)
+		return pfn;
+	if (pfn >= x->p2m_nr || !xfm_xen_pv_mfn_valid(x->p2m[pfn]))
+		return INVALID_FRAME;
+	return x->p2m[pfn];
+}
+
+/* Frames with no machine frame are absent, whatever privcmd said. */
+static int64_t pv_absent(struct xen_source *x, const uint64_t *frames,
+			 size_t n, int *err)
+{
+	int64_t nfail = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (pv_translate(x, frames[i]) == INVALID_FRAME)
+			err[i] = -ENOENT;
+		nfail += err[i] != 0;
+	}
+	return nfail;
+}
+
 static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 		       unsigned int prot, void *hint, int *err, void **addr)
 {
@@ -83,8 +112,8 @@ static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 	if (!arr)
 		return xfm_fail(-ENOMEM, "%s: out of memory", s->label);
 	for (size_t i = 0; i < n; i++) {
-		arr[i] = (xfm_xen_pfn_t)frames[i];
-		if (arr[i] != frames[i]) {
+		arr[i] = (xfm_xen_pfn_t)pv_translate(x, frames[i]);
+		if (!x->p2m && arr[i] != frames[i]) {
 			free(arr);
 			return xfm_fail(-EOVERFLOW, "%s: frame 0x%llx does not "
 					"fit this ABI's xen_pfn_t", s->label,
@@ -93,6 +122,8 @@ static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 	}
 	rc = xfm_privcmd_map(&x->pc, x->domid, hint, to_prot(prot), 0, arr, n,
 			     err, addr);
+	if (rc >= 0 && x->p2m)
+		rc = pv_absent(x, frames, n, err);
 	free(arr);
 	if (rc < 0)
 		return xfm_fail((int)rc, "%s: mapping %zu frames from 0x%llx "
@@ -143,6 +174,12 @@ static int xen_ranges(struct xfm_source *s, xfm_range **out, size_t *nout)
 
 	if (!frames || !err) {
 		rc = -ENOMEM;
+		goto out;
+	}
+	if (x->p2m) {
+		for (uint64_t i = 0; i < x->p2m_nr && rc == 0; i++)
+			if (xfm_xen_pv_mfn_valid(x->p2m[i]))
+				rc = add_run(&r, &nr, &cap, i, 1);
 		goto out;
 	}
 	for (uint64_t base = 0; base <= x->max_gpfn && rc == 0;
@@ -254,6 +291,7 @@ static void xen_close(struct xfm_source *s)
 	struct xen_source *x = to_xen(s);
 
 	xfm_privcmd_close(&x->pc);
+	free(x->p2m);
 	xfm_source_fini(s);
 	free(x);
 }
@@ -296,7 +334,38 @@ static int query_domain(struct xen_source *x)
 		return xfm_fail((int)rc, "%s: cannot query the domain's size: "
 				"%s", x->base.label, strerror((int)-rc));
 	x->max_gpfn = (uint64_t)rc;
-	return 0;
+	return xfm_source_add_info(&x->base, "xen.domid", "%u", x->domid);
+}
+
+/*
+ * HVM/PVH guests are mapped by their own frame numbers; PV guests by
+ * machine frame, through their p2m (xen-pv.c).  If the (unstable) domctl
+ * cannot answer, frames are passed through as given, and said so.
+ */
+static int query_type(struct xen_source *x)
+{
+	struct xfm_xen_dominfo di;
+	int rc = xfm_xen_dominfo(&x->pc, x->domid, &di);
+
+	if (rc < 0) {
+		xfm_warn(x->base.flags & XFM_OPEN_QUIET, "%s: domain type "
+			 "unknown (domctl: %s): frames are used as given",
+			 x->base.label, strerror(-rc));
+		return xfm_source_add_info(&x->base, "xen.type", "unknown");
+	}
+	if (di.hvm)
+		return xfm_source_add_info(&x->base, "xen.type", "hvm");
+	rc = xfm_xen_pv_p2m(&x->pc, x->domid, di.shared_info_mfn, &x->p2m,
+			    &x->p2m_nr);
+	if (rc < 0)
+		return xfm_fail(rc, "%s: PV guest: cannot read its p2m table "
+				"(%s)", x->base.label, strerror(-rc));
+	x->max_gpfn = x->p2m_nr - 1;
+	rc = xfm_source_add_info(&x->base, "xen.type", "pv");
+	if (rc == 0)
+		rc = xfm_source_add_info(&x->base, "xen.p2m", "guest frame list "
+					 "via domctl getdomaininfo");
+	return rc;
 }
 
 int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out)
@@ -331,6 +400,9 @@ int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out)
 			 "unknown (XENVER_pagesize and sysfs unavailable); "
 			 "assuming 4096", x->base.label);
 	rc = query_domain(x);
+	if (rc < 0)
+		goto fail;
+	rc = query_type(x);
 	if (rc < 0)
 		goto fail;
 	*out = &x->base;

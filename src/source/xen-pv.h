@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/* xen-pv.h - PV guests' p2m, behind xen-pv.c (the one unstable use). */
+#ifndef XFM_XEN_PV_H
+#define XFM_XEN_PV_H
+
+#include "private.h"
+
+struct xfm_xen_dominfo {
+	bool hvm;                  /* HVM or PVH: frames are guest frames */
+	uint64_t tot_pages;
+	uint64_t shared_info_mfn;
+};
+
+/* domctl getdomaininfo; -EACCES on an interface version mismatch. */
+int xfm_xen_dominfo(struct xfm_privcmd *pc, uint32_t domid,
+		    struct xfm_xen_dominfo *info);
+/* A PV guest's pfn -> mfn table (malloc'd, *nr entries). */
+int xfm_xen_pv_p2m(struct xfm_privcmd *pc, uint32_t domid,
+		   uint64_t shared_info_mfn, uint64_t **p2m, uint64_t *nr);
+bool xfm_xen_pv_mfn_valid(uint64_t mfn);
+
+#endif

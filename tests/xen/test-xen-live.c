@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * test-xen-live - libxfm's Xen source against a real hypervisor, run in
+ * the lab's dom0.  The guest (lab/guest/marker.c) put known bytes at
+ * frames it reported; the lab exports them as XFM_GUEST_<TYPE>_* and
+ * writes the expected bytes to files.  Usage: test-xen-live [pvh|pv]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "private.h"
+#include "privcmd-abi.h"
+#include "tap.h"
+
+#define FS 4096u
+
+struct guest {
+	const char *type;
+	char uri[32];
+	uint32_t domid;
+	uint64_t marker_pfn;
+	uint8_t marker[FS];
+	uint8_t *region;        /* REGION_PAGES * FS expected bytes */
+	uint64_t region_pages;
+	uint64_t *region_pfn;   /* pfn of region page i */
+	char console[256];
+};
+
+static const char *fact(const char *type, const char *key)
+{
+	char name[128];
+	const char *v;
+
+	snprintf(name, sizeof(name), "XFM_GUEST_%s_%s", type, key);
+	v = getenv(name);
+	if (!v) {
+		fprintf(stderr, "test-xen-live: %s is not set (run in the lab)\n",
+			name);
+		exit(2);
+	}
+	return v;
+}
+
+static uint8_t *slurp(const char *path, size_t want)
+{
+	uint8_t *buf = malloc(want);
+	int fd = open(path, O_RDONLY);
+
+	if (!buf || fd < 0 || read(fd, buf, want) != (ssize_t)want) {
+		fprintf(stderr, "test-xen-live: cannot read %zu bytes of %s\n",
+			want, path);
+		exit(2);
+	}
+	close(fd);
+	return buf;
+}
+
+/* "0x1234+512,0x5678+512" -> the pfn of each region page, in order. */
+static void parse_runs(struct guest *g, const char *runs)
+{
+	uint64_t k = 0;
+
+	g->region_pfn = calloc(g->region_pages, sizeof(uint64_t));
+	while (*runs && k < g->region_pages) {
+		char *end;
+		uint64_t pfn = strtoull(runs, &end, 0);
+		uint64_t n = strtoull(end + 1, &end, 10);
+
+		for (uint64_t i = 0; i < n && k < g->region_pages; i++)
+			g->region_pfn[k++] = pfn + i;
+		runs = *end ? end + 1 : end;
+	}
+	if (k != g->region_pages) {
+		fprintf(stderr, "test-xen-live: region runs cover %llu of %llu "
+			"pages\n", (unsigned long long)k,
+			(unsigned long long)g->region_pages);
+		exit(2);
+	}
+}
+
+static void load_guest(struct guest *g, const char *type)
+{
+	uint8_t *m;
+
+	g->type = type;
+	g->domid = (uint32_t)strtoul(fact(type, "DOMID"), NULL, 0);
+	snprintf(g->uri, sizeof(g->uri), "xen:%u", g->domid);
+	g->marker_pfn = strtoull(fact(type, "MARKER_PFN"), NULL, 0);
+	m = slurp(fact(type, "MARKER_FILE"), FS);
+	memcpy(g->marker, m, FS);
+	free(m);
+	g->region_pages = strtoull(fact(type, "REGION_PAGES"), NULL, 0);
+	g->region = slurp(fact(type, "REGION_FILE"), g->region_pages * FS);
+	parse_runs(g, fact(type, "REGION_PFNS"));
+	snprintf(g->console, sizeof(g->console), "%s",
+		 fact(type, "CONSOLE_LOG"));
+}
+
+static xfm_handle *open_or_bail(const char *uri, unsigned int flags)
+{
+	xfm_handle *h = NULL;
+	int rc = xfm_open(&h, uri, flags);
+
+	if (!tap_ok(rc == 0, "open %s (flags %u): %d %s", uri, flags, rc,
+		    xfm_last_error()))
+		exit(tap_done());
+	return h;
+}
+
+static uint64_t sysfs_pagesize(void)
+{
+	char buf[32] = "";
+	uint64_t v = 0;
+	FILE *f = fopen("/sys/hypervisor/properties/pagesize", "r");
+
+	if (f && fgets(buf, sizeof(buf), f))
+		xfm_parse_sysfs_pagesize(buf, &v);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void test_geometry(xfm_handle *h)
+{
+	xfm_geometry g;
+
+	tap_ok(xfm_get_geometry(h, &g, sizeof(g)) == 0, "geometry");
+	tap_ok(g.frame_size == FS, "frame size 4096 (got %llu)",
+	       (unsigned long long)g.frame_size);
+	tap_ok(g.hyp_page_size == sysfs_pagesize() && g.hyp_page_size,
+	       "XENVER_pagesize %llu == sysfs %llu",
+	       (unsigned long long)g.hyp_page_size,
+	       (unsigned long long)sysfs_pagesize());
+	tap_ok(g.origin == XFM_ORIGIN_HYPERCALL, "page size from the "
+	       "hypercall (origin %u)", g.origin);
+	tap_ok(g.kernel_page_size == (uint64_t)sysconf(_SC_PAGESIZE),
+	       "kernel page %llu", (unsigned long long)g.kernel_page_size);
+	tap_diag("geometry: frame %llu hyp %llu kernel %llu max_frame 0x%llx",
+		 (unsigned long long)g.frame_size,
+		 (unsigned long long)g.hyp_page_size,
+		 (unsigned long long)g.kernel_page_size,
+		 (unsigned long long)g.max_frame);
+}
+
+static void test_read_marker(xfm_handle *h, struct guest *g)
+{
+	uint8_t buf[FS];
+	int rc = xfm_read(h, g->marker_pfn * FS, buf, FS, 0);
+
+	tap_ok(rc == 0 && memcmp(buf, g->marker, FS) == 0,
+	       "%s: xfm_read of marker frame 0x%llx gives the guest's bytes "
+	       "(rc %d, tag '%.16s')", g->type,
+	       (unsigned long long)g->marker_pfn, rc, (char *)buf);
+	/* Unaligned, crossing into the next frame's first bytes. */
+	rc = xfm_read(h, g->marker_pfn * FS + 4000, buf, 96, 0);
+	tap_ok(rc == 0 && memcmp(buf, g->marker + 4000, 96) == 0,
+	       "%s: unaligned read at marker+4000", g->type);
+}
+
+static void test_map_marker(xfm_handle *h, struct guest *g)
+{
+	xfm_extent e[2] = { { .frame = g->marker_pfn },
+			    { .frame = 0x7f000000 } }; /* far past RAM */
+	xfm_mapping *m = NULL;
+	int rc = xfm_map(h, e, 2, XFM_PROT_READ, NULL, &m);
+
+	tap_ok(rc == 1 && e[0].err == 0 && e[1].err < 0,
+	       "%s: map marker + absent frame: %d mapped, errs %d %d",
+	       g->type, rc, e[0].err, e[1].err);
+	if (rc == 1)
+		tap_ok(memcmp(xfm_map_addr(m), g->marker, FS) == 0,
+		       "%s: mapped marker bytes match", g->type);
+	xfm_unmap(m);
+}
+
+/* Split a run of frames into naturally aligned power-of-two extents. */
+static size_t run_extents(uint64_t pfn, uint64_t n, xfm_extent *e, size_t max)
+{
+	size_t k = 0;
+
+	while (n && k < max) {
+		uint32_t order = 0;
+
+		while (order < 20 && !(pfn & ((UINT64_C(2) << order) - 1)) &&
+		       (UINT64_C(2) << order) <= n)
+			order++;
+		e[k++] = (xfm_extent){ .frame = pfn, .order = order };
+		pfn += UINT64_C(1) << order;
+		n -= UINT64_C(1) << order;
+	}
+	return k;
+}
+
+static void test_region_orders(xfm_handle *h, struct guest *g)
+{
+	xfm_extent e[4096];
+	size_t n = 0, max_order = 0;
+	uint64_t i = 0, bad = 0;
+	xfm_mapping *m = NULL;
+	int rc;
+
+	/* Runs of consecutive pfns in the region, as ordered extents. */
+	while (i < g->region_pages && n < 4096) {
+		uint64_t len = 1;
+
+		while (i + len < g->region_pages &&
+		       g->region_pfn[i + len] == g->region_pfn[i] + len)
+			len++;
+		n += run_extents(g->region_pfn[i], len, e + n, 4096 - n);
+		i += len;
+	}
+	for (size_t k = 0; k < n; k++)
+		max_order = e[k].order > max_order ? e[k].order : max_order;
+	rc = xfm_map(h, e, n, XFM_PROT_READ, NULL, &m);
+	tap_ok(rc == (int)n, "%s: region as %zu extents (max order %zu) in "
+	       "one map: %d ok", g->type, n, max_order, rc);
+	if (rc > 0)
+		bad = (uint64_t)memcmp(xfm_map_addr(m), g->region,
+				       g->region_pages * FS);
+	tap_ok(rc > 0 && bad == 0 && xfm_map_length(m) == g->region_pages * FS,
+	       "%s: the 4 MiB region reads back exactly through the extents",
+	       g->type);
+	xfm_unmap(m);
+}
+
+static void test_region_cache(xfm_handle *h, struct guest *g)
+{
+	uint64_t bad = 0;
+	uint8_t buf[FS];
+
+	xfm_set_cache(h, 65536, 8);
+	for (uint64_t i = 0; i < g->region_pages; i++) {
+		/* A span crossing from this page into the next byte range. */
+		if (xfm_read(h, g->region_pfn[i] * FS, buf, FS, 0) < 0 ||
+		    memcmp(buf, g->region + i * FS, FS))
+			bad++;
+	}
+	tap_ok(bad == 0, "%s: all %llu region pages read through a 64 KiB x 8 "
+	       "cache (%llu bad)", g->type,
+	       (unsigned long long)g->region_pages, (unsigned long long)bad);
+	xfm_set_cache(h, 1u << 20, 64);
+}
+
+static void test_whole_guest(xfm_handle *h, struct guest *g)
+{
+	uint64_t mb = strtoull(fact(g->type, "MEMORY_MB"), NULL, 0);
+	uint64_t n = mb << 8, total = 0;
+	xfm_range r[64];
+	xfm_extent *e = calloc(n, sizeof(*e));
+	struct timespec t0, t1;
+	xfm_mapping *m = NULL;
+	int64_t nr;
+	int rc;
+
+	for (uint64_t i = 0; i < n; i++)
+		e[i].frame = i;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = xfm_map(h, e, n, XFM_PROT_READ, NULL, &m);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	tap_ok(rc > (int)(n * 9 / 10), "%s: one batched map of frames 0..%llu: "
+	       "%d mapped in %.3f s", g->type, (unsigned long long)n - 1, rc,
+	       (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (rc > 0)
+		tap_ok(memcmp((char *)xfm_map_addr(m) + g->marker_pfn * FS,
+			      g->marker, FS) == 0,
+		       "%s: marker found at its offset in the whole-guest map",
+		       g->type);
+	xfm_unmap(m);
+	free(e);
+
+	nr = xfm_get_ranges(h, r, 64);
+	for (int64_t i = 0; i < nr && i < 64; i++) {
+		total += r[i].size;
+		tap_diag("range 0x%llx..0x%llx (%llu KiB)",
+			 (unsigned long long)r[i].start,
+			 (unsigned long long)(r[i].start + r[i].size),
+			 (unsigned long long)r[i].size >> 10);
+	}
+	tap_ok(nr > 0 && total >= (mb << 20) * 9 / 10 &&
+	       total <= (mb << 20) + (4u << 20),
+	       "%s: memory map: %lld ranges, %llu KiB populated (guest has "
+	       "%llu MiB)", g->type, (long long)nr,
+	       (unsigned long long)total >> 10, (unsigned long long)mb);
+}
+
+/* Wait for the guest to report that its marker's first bytes changed. */
+static int guest_saw(struct guest *g, const char *hex, int seconds)
+{
+	char line[512];
+
+	for (int t = 0; t < seconds * 5; t++) {
+		FILE *f = fopen(g->console, "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, "XFM-MARKER-CHANGED") &&
+			    strstr(line, hex)) {
+				fclose(f);
+				return 1;
+			}
+		if (f)
+			fclose(f);
+		usleep(200000);
+	}
+	return 0;
+}
+
+static void test_write(struct guest *g)
+{
+	static const char msg[16] = "XFM-WROTE-IT-01";
+	char hex[33];
+	uint8_t back[16];
+	xfm_handle *ro = open_or_bail(g->uri, 0), *rw;
+	int rc;
+
+	rc = xfm_write(ro, g->marker_pfn * FS, msg, 16);
+	tap_ok(rc == -EROFS, "%s: write on a read-only handle: %d", g->type,
+	       rc);
+	xfm_close(ro);
+	rw = open_or_bail(g->uri, XFM_OPEN_WRITE);
+	rc = xfm_write(rw, g->marker_pfn * FS, msg, 16);
+	tap_ok(rc == 0, "%s: xfm_write 16 bytes into the marker: %d %s",
+	       g->type, rc, rc ? xfm_last_error() : "");
+	rc = xfm_read(rw, g->marker_pfn * FS, back, 16, 0);
+	tap_ok(rc == 0 && memcmp(back, msg, 16) == 0, "%s: read back",
+	       g->type);
+	for (int i = 0; i < 16; i++)
+		sprintf(hex + 2 * i, "%02x", (uint8_t)msg[i]);
+	tap_ok(guest_saw(g, hex, 10), "%s: the guest itself saw the write "
+	       "(XFM-MARKER-CHANGED %s...)", g->type, hex);
+	/* Put the tag back so later tests see the original bytes. */
+	xfm_write(rw, g->marker_pfn * FS, g->marker, 16);
+	xfm_close(rw);
+}
+
+static void test_restrict(struct guest *g, uint32_t other)
+{
+	xfm_handle *h = open_or_bail(g->uri, 0);
+	struct xfm_privcmd pc;
+	xfm_xen_pfn_t pfn = 0;
+	int err = 0, rc;
+	uint8_t buf[16];
+	void *addr = NULL;
+
+	rc = xfm_restrict(h);
+	tap_ok(rc == 0, "%s: restrict the handle to domain %u: %d", g->type,
+	       g->domid, rc);
+	rc = xfm_read(h, g->marker_pfn * FS, buf, 16, 0);
+	tap_ok(rc == 0 && memcmp(buf, g->marker, 16) == 0,
+	       "%s: reads still work after restrict", g->type);
+	xfm_close(h);
+
+	/* On the device layer: another domain and hypercalls get EPERM. */
+	if (xfm_privcmd_open(&pc) < 0) {
+		tap_ok(0, "privcmd open");
+		return;
+	}
+	rc = xfm_privcmd_restrict(&pc, g->domid);
+	tap_ok(rc == 0, "privcmd restrict to %u", g->domid);
+	rc = (int)xfm_privcmd_map(&pc, other, NULL, 1, 0, &pfn, 1, &err,
+				  &addr);
+	tap_ok(rc == -EPERM || (rc == 1 && err == -EPERM),
+	       "mapping domain %u after restrict: rc %d err %d (EPERM)", other,
+	       rc, err);
+	if (rc >= 0)
+		xfm_privcmd_unmap(&pc, addr, 1);
+	rc = (int)xfm_privcmd_hypercall(&pc, XFM_HC_XEN_VERSION, 0, 0, 0);
+	tap_ok(rc == -EPERM, "hypercall after restrict: %d (EPERM)", rc);
+	xfm_privcmd_close(&pc);
+}
+
+struct gnttab_v1 {
+	uint16_t flags;
+	uint16_t domid;
+	uint32_t frame;
+};
+
+static void test_grant_table(struct guest *g)
+{
+	xfm_handle *h = open_or_bail(g->uri, 0);
+	uint64_t size = 0;
+	xfm_mapping *m = NULL;
+	const struct gnttab_v1 *gt;
+	int rc = xfm_resource_size(h, XFM_RESOURCE_GRANT_TABLE, 0, &size);
+
+	tap_ok(rc == 0 && size >= FS && size % FS == 0,
+	       "%s: grant table resource size %llu bytes (rc %d)", g->type,
+	       (unsigned long long)size, rc);
+	rc = xfm_map_resource(h, XFM_RESOURCE_GRANT_TABLE, 0, 0,
+			      xfm_kernel_page_size() > FS ? 1 : size / FS,
+			      XFM_PROT_READ, &m);
+	tap_ok(rc == 0, "%s: map_resource grant table: %d %s", g->type, rc,
+	       rc ? xfm_last_error() : "");
+	if (rc == 0) {
+		/* The toolstack seeds entry 1 for xenstore, granted to dom0. */
+		gt = xfm_map_addr(m);
+		tap_ok((gt[1].flags & 1) && gt[1].domid == 0 && gt[1].frame,
+		       "%s: grant entry 1 (xenstore): flags 0x%x domid %u "
+		       "frame 0x%x", g->type, gt[1].flags, gt[1].domid,
+		       gt[1].frame);
+		xfm_unmap(m);
+	}
+	xfm_close(h);
+}
+
+static void test_no_domain(void)
+{
+	xfm_handle *h = NULL;
+	int rc = xfm_open(&h, "xen:31000", 0);
+
+	tap_ok(rc == -ENOENT && strstr(xfm_last_error(), "xen:31000"),
+	       "xen:31000 (no such domain): %d '%s'", rc, xfm_last_error());
+}
+
+int main(int argc, char **argv)
+{
+	const char *type = argc > 1 ? argv[1] : "PVH";
+	char up[8];
+	struct guest *g = calloc(1, sizeof(*g));
+	xfm_handle *h;
+
+	for (size_t i = 0; i < sizeof(up) - 1 && type[i]; i++)
+		up[i] = (char)(type[i] >= 'a' ? type[i] - 32 : type[i]), up[i + 1] = 0;
+	load_guest(g, up);
+	tap_diag("guest %s: domid %u marker pfn 0x%llx region %llu pages",
+		 up, g->domid, (unsigned long long)g->marker_pfn,
+		 (unsigned long long)g->region_pages);
+	h = open_or_bail(g->uri, 0);
+	test_geometry(h);
+	test_read_marker(h, g);
+	test_map_marker(h, g);
+	test_region_orders(h, g);
+	test_region_cache(h, g);
+	test_whole_guest(h, g);
+	xfm_close(h);
+	test_write(g);
+	test_grant_table(g);
+	test_restrict(g, 0);
+	test_no_domain();
+	return tap_done();
+}
