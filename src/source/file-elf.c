@@ -1,21 +1,423 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* file-elf.c - placeholder until the ELF parsers land (issue 5). */
-#include "file.h"
+/*
+ * file-elf.c - ELF cores: QEMU's dump-guest-memory and other producers
+ * (ELF32 and ELF64, either byte order).  Guest memory is the PT_LOAD
+ * segments, addressed by p_paddr; a segment whose file size is below its
+ * memory size ends in zeros that are not stored.  Also the ELF reading
+ * helpers shared with the Xen dump-core parser.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
-int xfm_file_parse_xen_core(struct xfm_file *f)
+#include "file-elf.h"
+
+#define EHDR32_SIZE 52
+#define EHDR64_SIZE 64
+#define SHDR32_SIZE 40
+#define SHDR64_SIZE 64
+#define PHDR32_SIZE 32
+#define PHDR64_SIZE 56
+
+int xfm_file_bad(struct xfm_file *f, uint64_t off, const char *fmt, ...)
 {
+	char what[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return xfm_fail(-ENOEXEC, "%s: offset 0x%llx: %s", f->base.label,
+			(unsigned long long)off, what);
+}
+
+uint16_t xfm_elf_get16(const struct xfm_elf *e, const uint8_t *p)
+{
+	return e->be ? (uint16_t)(p[0] << 8 | p[1])
+		     : (uint16_t)(p[1] << 8 | p[0]);
+}
+
+uint32_t xfm_elf_get32(const struct xfm_elf *e, const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++)
+		v |= (uint32_t)p[e->be ? 3 - i : i] << (8 * i);
+	return v;
+}
+
+uint64_t xfm_elf_get64(const struct xfm_elf *e, const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[e->be ? 7 - i : i] << (8 * i);
+	return v;
+}
+
+/* A word: 4 bytes in ELF32, 8 in ELF64. */
+static uint64_t get_word(const struct xfm_elf *e, const uint8_t *p)
+{
+	return e->is64 ? xfm_elf_get64(e, p) : xfm_elf_get32(e, p);
+}
+
+/* Is the table of @n entries of @entsize bytes at @off inside the file? */
+static int check_table(struct xfm_file *f, const char *what, uint64_t off,
+		       uint64_t n, uint64_t entsize)
+{
+	uint64_t bytes;
+
+	if (xfm_mul_ovf(n, entsize, &bytes) || !xfm_file_has(f, off, bytes))
+		return xfm_file_bad(f, off, "%s table of %llu entries of %llu "
+				    "bytes runs past the end of the file "
+				    "(%llu bytes)", what, (unsigned long long)n,
+				    (unsigned long long)entsize,
+				    (unsigned long long)f->size);
+	return 0;
+}
+
+static int read_ident(struct xfm_file *f, struct xfm_elf *e, uint8_t *id)
+{
+	int rc;
+
+	if (f->size < EI_NIDENT)
+		return XFM_FILE_NOT_MINE;
+	rc = xfm_file_read_at(f, 0, id, EI_NIDENT, "ELF identification");
+	if (rc < 0)
+		return rc;
+	if (memcmp(id, ELFMAG, SELFMAG) != 0)
+		return XFM_FILE_NOT_MINE;
+	if (id[EI_CLASS] != ELFCLASS32 && id[EI_CLASS] != ELFCLASS64)
+		return xfm_file_bad(f, EI_CLASS, "ELF class %u is neither "
+				    "ELF32 nor ELF64", id[EI_CLASS]);
+	if (id[EI_DATA] != ELFDATA2LSB && id[EI_DATA] != ELFDATA2MSB)
+		return xfm_file_bad(f, EI_DATA, "ELF byte order %u is neither "
+				    "little nor big endian", id[EI_DATA]);
+	if (id[EI_VERSION] != EV_CURRENT)
+		return xfm_file_bad(f, EI_VERSION, "ELF version %u is not 1",
+				    id[EI_VERSION]);
+	e->is64 = id[EI_CLASS] == ELFCLASS64;
+	e->be = id[EI_DATA] == ELFDATA2MSB;
+	return 0;
+}
+
+static void decode_header(struct xfm_elf *e, const uint8_t *h,
+			  uint16_t *phnum, uint16_t *shnum, uint16_t *shstrndx)
+{
+	/* ELF32 fields sit 12 bytes earlier from e_shoff on (4-byte words). */
+	unsigned int d = e->is64 ? 0 : 12;
+
+	e->type = xfm_elf_get16(e, h + 16);
+	e->machine = xfm_elf_get16(e, h + 18);
+	e->phoff = get_word(e, h + (e->is64 ? 32 : 28));
+	e->shoff = get_word(e, h + (e->is64 ? 40 : 32));
+	e->phentsize = xfm_elf_get16(e, h + 54 - d);
+	*phnum = xfm_elf_get16(e, h + 56 - d);
+	e->shentsize = xfm_elf_get16(e, h + 58 - d);
+	*shnum = xfm_elf_get16(e, h + 60 - d);
+	*shstrndx = xfm_elf_get16(e, h + 62 - d);
+}
+
+/* Resolve the escapes that move counts into section header 0. */
+static int read_escapes(struct xfm_file *f, struct xfm_elf *e,
+			uint16_t phnum, uint16_t shnum, uint16_t shstrndx)
+{
+	struct xfm_elf_shdr s0 = { 0 };
+	int rc;
+
+	e->phnum = phnum;
+	e->shnum = shnum;
+	e->shstrndx = shstrndx == SHN_XINDEX ? 0 : shstrndx;
+	if (!e->shoff) {
+		if (phnum == PN_XNUM)
+			return xfm_file_bad(f, e->is64 ? 56 : 44, "e_phnum is "
+					    "PN_XNUM (0xffff) but there is no "
+					    "section header 0 holding the real "
+					    "count");
+		e->shnum = 0;
+		return 0;
+	}
+	e->shnum = 1; /* so that section 0 itself can be read */
+	rc = xfm_elf_read_shdr(f, e, 0, &s0);
+	if (rc < 0)
+		return rc;
+	if (phnum == PN_XNUM)
+		e->phnum = s0.info;
+	e->shnum = shnum ? shnum : s0.size;
+	if (shstrndx == SHN_XINDEX)
+		e->shstrndx = s0.link;
+	return 0;
+}
+
+int xfm_elf_read_header(struct xfm_file *f, struct xfm_elf *e)
+{
+	uint8_t h[EHDR64_SIZE];
+	uint16_t phnum, shnum, shstrndx;
+	unsigned int hsz, phsz, shsz;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = read_ident(f, e, h);
+	if (rc)
+		return rc;
+	hsz = e->is64 ? EHDR64_SIZE : EHDR32_SIZE;
+	phsz = e->is64 ? PHDR64_SIZE : PHDR32_SIZE;
+	shsz = e->is64 ? SHDR64_SIZE : SHDR32_SIZE;
+	rc = xfm_file_read_at(f, 0, h, hsz, "ELF header");
+	if (rc < 0)
+		return rc;
+	decode_header(e, h, &phnum, &shnum, &shstrndx);
+	if (phnum && e->phentsize != phsz)
+		return xfm_file_bad(f, hsz - 10, "e_phentsize is %u, expected "
+				    "%u", e->phentsize, phsz);
+	if (e->shoff && e->shentsize != shsz)
+		return xfm_file_bad(f, hsz - 6, "e_shentsize is %u, expected "
+				    "%u", e->shentsize, shsz);
+	rc = read_escapes(f, e, phnum, shnum, shstrndx);
+	if (rc < 0)
+		return rc;
+	rc = check_table(f, "program header", e->phoff, e->phnum, phsz);
+	if (rc < 0)
+		return rc;
+	return check_table(f, "section header", e->shoff, e->shnum, shsz);
+}
+
+int xfm_elf_read_shdr(struct xfm_file *f, const struct xfm_elf *e,
+		      uint64_t i, struct xfm_elf_shdr *s)
+{
+	unsigned int sz = e->is64 ? SHDR64_SIZE : SHDR32_SIZE;
+	uint8_t b[SHDR64_SIZE];
+	uint64_t off;
+	int rc;
+
+	if (i >= e->shnum || xfm_mul_ovf(i, sz, &off) ||
+	    xfm_add_ovf(off, e->shoff, &off) || !xfm_file_has(f, off, sz))
+		return xfm_file_bad(f, e->shoff, "section header %llu is "
+				    "outside the file", (unsigned long long)i);
+	rc = xfm_file_read_at(f, off, b, sz, "section header");
+	if (rc < 0)
+		return rc;
+	s->name = xfm_elf_get32(e, b);
+	s->type = xfm_elf_get32(e, b + 4);
+	if (e->is64) {
+		s->off = xfm_elf_get64(e, b + 24);
+		s->size = xfm_elf_get64(e, b + 32);
+		s->link = xfm_elf_get32(e, b + 40);
+		s->info = xfm_elf_get32(e, b + 44);
+		s->entsize = xfm_elf_get64(e, b + 56);
+	} else {
+		s->off = xfm_elf_get32(e, b + 16);
+		s->size = xfm_elf_get32(e, b + 20);
+		s->link = xfm_elf_get32(e, b + 24);
+		s->info = xfm_elf_get32(e, b + 28);
+		s->entsize = xfm_elf_get32(e, b + 36);
+	}
+	return 0;
+}
+
+int xfm_elf_read_phdr(struct xfm_file *f, const struct xfm_elf *e,
+		      uint64_t i, struct xfm_elf_phdr *p)
+{
+	unsigned int sz = e->is64 ? PHDR64_SIZE : PHDR32_SIZE;
+	uint8_t b[PHDR64_SIZE];
+	uint64_t off;
+	int rc;
+
+	if (i >= e->phnum || xfm_mul_ovf(i, sz, &off) ||
+	    xfm_add_ovf(off, e->phoff, &off) || !xfm_file_has(f, off, sz))
+		return xfm_file_bad(f, e->phoff, "program header %llu is "
+				    "outside the file", (unsigned long long)i);
+	rc = xfm_file_read_at(f, off, b, sz, "program header");
+	if (rc < 0)
+		return rc;
+	p->type = xfm_elf_get32(e, b);
+	if (e->is64) {
+		p->off = xfm_elf_get64(e, b + 8);
+		p->vaddr = xfm_elf_get64(e, b + 16);
+		p->paddr = xfm_elf_get64(e, b + 24);
+		p->filesz = xfm_elf_get64(e, b + 32);
+		p->memsz = xfm_elf_get64(e, b + 40);
+	} else {
+		p->off = xfm_elf_get32(e, b + 4);
+		p->vaddr = xfm_elf_get32(e, b + 8);
+		p->paddr = xfm_elf_get32(e, b + 12);
+		p->filesz = xfm_elf_get32(e, b + 16);
+		p->memsz = xfm_elf_get32(e, b + 20);
+	}
+	return 0;
+}
+
+static uint64_t align4(uint64_t v)
+{
+	return (v + 3) & ~UINT64_C(3);
+}
+
+int xfm_elf_walk_notes(struct xfm_file *f, const struct xfm_elf *e,
+		       uint64_t off, uint64_t size, xfm_elf_note_fn fn,
+		       void *opaque)
+{
+	uint64_t end;
+	int rc;
+
+	if (xfm_add_ovf(off, size, &end) || !xfm_file_has(f, off, size))
+		return xfm_file_bad(f, off, "notes of %llu bytes run past the "
+				    "end of the file (%llu bytes)",
+				    (unsigned long long)size,
+				    (unsigned long long)f->size);
+	while (end - off >= 12) {
+		uint8_t hdr[12];
+		char name[64] = "";
+		uint64_t namesz, descsz, need, desc;
+
+		rc = xfm_file_read_at(f, off, hdr, sizeof(hdr), "note header");
+		if (rc < 0)
+			return rc;
+		namesz = xfm_elf_get32(e, hdr);
+		descsz = xfm_elf_get32(e, hdr + 4);
+		need = 12 + align4(namesz) + align4(descsz);
+		if (need > end - off)
+			return xfm_file_bad(f, off, "note (name %llu bytes, "
+					    "descriptor %llu bytes) runs past "
+					    "the end of its notes area at "
+					    "0x%llx", (unsigned long long)namesz,
+					    (unsigned long long)descsz,
+					    (unsigned long long)end);
+		rc = xfm_file_read_at(f, off + 12, name, namesz < 63 ? namesz
+				      : 63, "note name");
+		if (rc < 0)
+			return rc;
+		desc = off + 12 + align4(namesz);
+		rc = fn(f, opaque, xfm_elf_get32(e, hdr + 8), name, desc,
+			(uint32_t)descsz);
+		if (rc < 0)
+			return rc;
+		off += need;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The generic ELF core parser                                         */
+
+struct elf_counts {
+	uint64_t loads;
+	uint64_t notes;
+	bool qemu;      /* QEMU writes "QEMU" notes with each CPU's state */
+};
+
+static int count_note(struct xfm_file *f, void *opaque, uint32_t type,
+		      const char *name, uint64_t desc_off, uint32_t desc_size)
+{
+	struct elf_counts *c = opaque;
+
 	(void)f;
-	return XFM_FILE_NOT_MINE;
+	(void)type;
+	(void)desc_off;
+	(void)desc_size;
+	c->notes++;
+	if (strcmp(name, "QEMU") == 0)
+		c->qemu = true;
+	return 0;
+}
+
+static int add_load(struct xfm_file *f, const struct xfm_elf *e, uint64_t i,
+		    const struct xfm_elf_phdr *p)
+{
+	uint64_t where = e->phoff + i * (e->is64 ? PHDR64_SIZE : PHDR32_SIZE);
+	uint64_t last;
+	int rc;
+
+	if (p->filesz > p->memsz)
+		return xfm_file_bad(f, where, "PT_LOAD %llu: file size 0x%llx "
+				    "is larger than its memory size 0x%llx",
+				    (unsigned long long)i,
+				    (unsigned long long)p->filesz,
+				    (unsigned long long)p->memsz);
+	if (!xfm_file_has(f, p->off, p->filesz))
+		return xfm_file_bad(f, where, "PT_LOAD %llu: data at 0x%llx "
+				    "(0x%llx bytes) runs past the end of the "
+				    "file (%llu bytes)", (unsigned long long)i,
+				    (unsigned long long)p->off,
+				    (unsigned long long)p->filesz,
+				    (unsigned long long)f->size);
+	if (p->memsz && xfm_add_ovf(p->paddr, p->memsz - 1, &last))
+		return xfm_file_bad(f, where, "PT_LOAD %llu: address 0x%llx + "
+				    "0x%llx wraps around",
+				    (unsigned long long)i,
+				    (unsigned long long)p->paddr,
+				    (unsigned long long)p->memsz);
+	rc = xfm_file_add_seg(f, p->paddr, p->filesz, p->off, false);
+	if (rc < 0)
+		return rc;
+	return xfm_file_add_seg(f, p->paddr + p->filesz,
+				p->memsz - p->filesz, 0, true);
+}
+
+static int walk_phdrs(struct xfm_file *f, const struct xfm_elf *e,
+		      struct elf_counts *c)
+{
+	struct xfm_elf_phdr p;
+	int rc;
+
+	for (uint64_t i = 0; i < e->phnum; i++) {
+		rc = xfm_elf_read_phdr(f, e, i, &p);
+		if (rc < 0)
+			return rc;
+		if (p.type == PT_LOAD) {
+			rc = add_load(f, e, i, &p);
+			c->loads++;
+		} else if (p.type == PT_NOTE) {
+			rc = xfm_elf_walk_notes(f, e, p.off, p.filesz,
+						count_note, c);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int add_facts(struct xfm_file *f, const struct xfm_elf *e,
+		     const struct elf_counts *c)
+{
+	struct xfm_source *s = &f->base;
+
+	if (xfm_source_add_info(s, "elf.class", "%s", e->is64 ? "ELF64"
+				: "ELF32") < 0 ||
+	    xfm_source_add_info(s, "elf.endian", "%s", e->be ? "big"
+				: "little") < 0 ||
+	    xfm_source_add_info(s, "elf.machine", "%u", e->machine) < 0 ||
+	    xfm_source_add_info(s, "elf.loads", "%llu",
+				(unsigned long long)c->loads) < 0 ||
+	    xfm_source_add_info(s, "elf.notes", "%llu",
+				(unsigned long long)c->notes) < 0)
+		return -ENOMEM;
+	if (c->qemu && xfm_source_add_info(s, "elf.producer", "qemu") < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 int xfm_file_parse_elf(struct xfm_file *f)
 {
-	(void)f;
-	return XFM_FILE_NOT_MINE;
-}
+	struct elf_counts c = { 0 };
+	struct xfm_elf e;
+	int rc;
 
-int xfm_file_parse_lime(struct xfm_file *f)
-{
-	(void)f;
-	return XFM_FILE_NOT_MINE;
+	rc = xfm_elf_read_header(f, &e);
+	if (rc)
+		return rc;
+	if (e.type != ET_CORE)
+		return xfm_file_bad(f, 16, "an ELF file of type %u, not a core "
+				    "dump (ET_CORE)", e.type);
+	if (!e.phnum)
+		return xfm_file_bad(f, e.is64 ? 56 : 44, "ELF core without "
+				    "program headers (and not a Xen "
+				    "dump-core): no memory in it");
+	rc = walk_phdrs(f, &e, &c);
+	if (rc < 0)
+		return rc;
+	if (!c.loads)
+		return xfm_file_bad(f, e.phoff, "ELF core without PT_LOAD "
+				    "segments: no memory in it");
+	return add_facts(f, &e, &c);
 }

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * file-xen-core.c - Xen `xl dump-core` files: an ELF64 core without
+ * program headers whose sections, found by name, hold the pages
+ * (.xen_pages) and, entry for entry, the guest frame of each page
+ * (.xen_pfn for HVM: u64 pfn; .xen_p2m for PV: u64 pfn, u64 gmfn).
+ * Facts about the guest come from the "Xen" notes in .note.Xen.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "file-elf.h"
+
+#define NOTE_NONE           0x2000000
+#define NOTE_HEADER         0x2000001
+#define NOTE_XEN_VERSION    0x2000002
+#define NOTE_FORMAT_VERSION 0x2000003
+
+#define MAGIC_PV  UINT64_C(0xF00FEBED)
+#define MAGIC_HVM UINT64_C(0xF00FEBEE)
+
+#define HEADER_SIZE   32  /* {magic, nr_vcpus, nr_pages, page_size} */
+#define VERSION_EXTRA 16  /* offset of extra_version[16] in the version */
+#define INVALID_PFN   UINT64_MAX
+#define PFN_BATCH     512
+
+struct xen_core {
+	struct xfm_elf elf;
+	struct xfm_elf_shdr notes, pages, table;
+	bool have_notes, have_pages, have_pfn, have_p2m;
+	struct xfm_elf_shdr pfn, p2m;
+	/* from the notes */
+	bool have_header;
+	uint64_t header_off;
+	uint64_t magic, vcpus, nr_pages, page_size;
+	char version[64];
+	uint64_t format_version;
+	bool have_format;
+};
+
+/* Read section @s's name (at most @len - 1 bytes) out of .shstrtab. */
+static int section_name(struct xfm_file *f, const struct xfm_elf_shdr *strtab,
+			const struct xfm_elf_shdr *s, char *name, size_t len)
+{
+	uint64_t n, off;
+
+	memset(name, 0, len);
+	if (s->name >= strtab->size)
+		return 0; /* no usable name: not one of ours */
+	n = strtab->size - s->name;
+	n = n < len - 1 ? n : len - 1;
+	off = strtab->off + s->name;
+	if (!xfm_file_has(f, off, n))
+		return xfm_file_bad(f, strtab->off, ".shstrtab (%llu bytes) "
+				    "runs past the end of the file",
+				    (unsigned long long)strtab->size);
+	return xfm_file_read_at(f, off, name, n, "section name");
+}
+
+static void note_section(struct xen_core *x, const char *name,
+			 const struct xfm_elf_shdr *s)
+{
+	if (strcmp(name, ".note.Xen") == 0) {
+		x->notes = *s;
+		x->have_notes = true;
+	} else if (strcmp(name, ".xen_pages") == 0) {
+		x->pages = *s;
+		x->have_pages = true;
+	} else if (strcmp(name, ".xen_pfn") == 0) {
+		x->pfn = *s;
+		x->have_pfn = true;
+	} else if (strcmp(name, ".xen_p2m") == 0) {
+		x->p2m = *s;
+		x->have_p2m = true;
+	}
+}
+
+static int find_sections(struct xfm_file *f, struct xen_core *x)
+{
+	struct xfm_elf_shdr strtab, s;
+	char name[32];
+	int rc;
+
+	if (!x->elf.shstrndx || x->elf.shstrndx >= x->elf.shnum)
+		return xfm_file_bad(f, 62, "e_shstrndx %llu is not a section "
+				    "(there are %llu)",
+				    (unsigned long long)x->elf.shstrndx,
+				    (unsigned long long)x->elf.shnum);
+	rc = xfm_elf_read_shdr(f, &x->elf, x->elf.shstrndx, &strtab);
+	if (rc < 0)
+		return rc;
+	for (uint64_t i = 1; i < x->elf.shnum; i++) {
+		rc = xfm_elf_read_shdr(f, &x->elf, i, &s);
+		if (rc < 0)
+			return rc;
+		rc = section_name(f, &strtab, &s, name, sizeof(name));
+		if (rc < 0)
+			return rc;
+		note_section(x, name, &s);
+	}
+	return 0;
+}
+
+static int read_u64s(struct xfm_file *f, uint64_t off, uint64_t *v, size_t n,
+		     const char *what)
+{
+	uint8_t b[64];
+	struct xfm_elf le = { .is64 = true };
+	int rc;
+
+	rc = xfm_file_read_at(f, off, b, n * 8, what);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		v[i] = xfm_elf_get64(&le, b + 8 * i);
+	return 0;
+}
+
+static int read_header_note(struct xfm_file *f, struct xen_core *x,
+			    uint64_t off, uint32_t size)
+{
+	uint64_t v[4];
+	int rc;
+
+	if (size < HEADER_SIZE)
+		return xfm_file_bad(f, off, "Xen header note has %u bytes, "
+				    "expected %u", size, HEADER_SIZE);
+	rc = read_u64s(f, off, v, 4, "Xen header note");
+	if (rc < 0)
+		return rc;
+	if (v[0] != MAGIC_PV && v[0] != MAGIC_HVM)
+		return xfm_file_bad(f, off, "Xen header magic 0x%llx is "
+				    "neither PV (0x%llx) nor HVM (0x%llx)",
+				    (unsigned long long)v[0],
+				    (unsigned long long)MAGIC_PV,
+				    (unsigned long long)MAGIC_HVM);
+	if (!xfm_is_pow2(v[3]) || v[3] < 1024 || v[3] > (UINT64_C(1) << 30))
+		return xfm_file_bad(f, off + 24, "Xen page size %llu is not a "
+				    "power of two from 1 KiB to 1 GiB",
+				    (unsigned long long)v[3]);
+	x->have_header = true;
+	x->header_off = off;
+	x->magic = v[0];
+	x->vcpus = v[1];
+	x->nr_pages = v[2];
+	x->page_size = v[3];
+	return 0;
+}
+
+/* "4.17.3-pre" from {int64 major, int64 minor, char extra[16], ...}. */
+static int read_version_note(struct xfm_file *f, struct xen_core *x,
+			     uint64_t off, uint32_t size)
+{
+	char extra[VERSION_EXTRA + 1] = "";
+	uint64_t v[2];
+	int rc;
+
+	if (size < VERSION_EXTRA + sizeof(extra) - 1)
+		return 0; /* too short to say anything: not fatal */
+	rc = read_u64s(f, off, v, 2, "Xen version note");
+	if (rc < 0)
+		return rc;
+	rc = xfm_file_read_at(f, off + VERSION_EXTRA, extra, VERSION_EXTRA,
+			      "Xen version note");
+	if (rc < 0)
+		return rc;
+	for (char *p = extra; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	if (v[0] > 1000 || v[1] > 1000)
+		return 0; /* not a plausible version: leave it out */
+	snprintf(x->version, sizeof(x->version), "%llu.%llu%s",
+		 (unsigned long long)v[0], (unsigned long long)v[1], extra);
+	return 0;
+}
+
+static int on_note(struct xfm_file *f, void *opaque, uint32_t type,
+		   const char *name, uint64_t off, uint32_t size)
+{
+	struct xen_core *x = opaque;
+	int rc;
+
+	if (strcmp(name, "Xen") != 0)
+		return 0;
+	switch (type) {
+	case NOTE_HEADER:
+		return read_header_note(f, x, off, size);
+	case NOTE_XEN_VERSION:
+		return read_version_note(f, x, off, size);
+	case NOTE_FORMAT_VERSION:
+		if (size < 8)
+			return xfm_file_bad(f, off, "Xen format version note "
+					    "has %u bytes, expected 8", size);
+		rc = read_u64s(f, off, &x->format_version, 1,
+			       "Xen format version note");
+		x->have_format = rc == 0;
+		return rc;
+	default:
+		return 0;
+	}
+}
+
+/* Check the page and frame-table sections against the header. */
+static int check_tables(struct xfm_file *f, struct xen_core *x, bool pv,
+			uint64_t entsize)
+{
+	const struct xfm_elf_shdr *t = pv ? &x->p2m : &x->pfn;
+	const char *tname = pv ? ".xen_p2m" : ".xen_pfn";
+	uint64_t bytes;
+
+	if (xfm_mul_ovf(x->nr_pages, x->page_size, &bytes) ||
+	    x->pages.size != bytes)
+		return xfm_file_bad(f, x->pages.off, ".xen_pages holds %llu "
+				    "bytes but the header says %llu pages of "
+				    "%llu bytes",
+				    (unsigned long long)x->pages.size,
+				    (unsigned long long)x->nr_pages,
+				    (unsigned long long)x->page_size);
+	if (!xfm_file_has(f, x->pages.off, x->pages.size))
+		return xfm_file_bad(f, x->pages.off, ".xen_pages (%llu bytes) "
+				    "runs past the end of the file (%llu "
+				    "bytes): truncated?",
+				    (unsigned long long)x->pages.size,
+				    (unsigned long long)f->size);
+	if (t->size % entsize || t->size / entsize != x->nr_pages)
+		return xfm_file_bad(f, t->off, "%s holds %llu bytes, not %llu "
+				    "entries of %llu bytes as the header says",
+				    tname, (unsigned long long)t->size,
+				    (unsigned long long)x->nr_pages,
+				    (unsigned long long)entsize);
+	if (!xfm_file_has(f, t->off, t->size))
+		return xfm_file_bad(f, t->off, "%s (%llu bytes) runs past the "
+				    "end of the file (%llu bytes): truncated?",
+				    tname, (unsigned long long)t->size,
+				    (unsigned long long)f->size);
+	x->table = *t;
+	return 0;
+}
+
+static int add_page(struct xfm_file *f, const struct xen_core *x,
+		    uint64_t i, uint64_t pfn, uint64_t where)
+{
+	if (pfn == INVALID_PFN)
+		return 0; /* padding written for pages that vanished */
+	if (pfn > UINT64_MAX / x->page_size)
+		return xfm_file_bad(f, where, "frame number 0x%llx is too "
+				    "large for %llu-byte pages",
+				    (unsigned long long)pfn,
+				    (unsigned long long)x->page_size);
+	return xfm_file_add_seg(f, pfn * x->page_size, x->page_size,
+				x->pages.off + i * x->page_size, false);
+}
+
+/* Turn every table entry into a page segment, in batches. */
+static int add_pages(struct xfm_file *f, const struct xen_core *x,
+		     uint64_t entsize)
+{
+	struct xfm_elf le = { .is64 = true };
+	uint64_t n = entsize / 8, buf[PFN_BATCH];
+	uint64_t per = PFN_BATCH / n;
+	int rc;
+
+	for (uint64_t i = 0; i < x->nr_pages; i += per) {
+		uint64_t cnt = x->nr_pages - i < per ? x->nr_pages - i : per;
+		uint64_t off = x->table.off + i * entsize;
+
+		rc = xfm_file_read_at(f, off, buf, cnt * entsize,
+				      "Xen frame table");
+		if (rc < 0)
+			return rc;
+		for (uint64_t k = 0; k < cnt; k++) {
+			/* The file is little endian; the host may not be. */
+			uint64_t pfn = xfm_elf_get64(&le, (uint8_t *)&buf[k *
+									 n]);
+
+			rc = add_page(f, x, i + k, pfn, off + k * entsize);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int add_facts(struct xfm_file *f, const struct xen_core *x, bool pv)
+{
+	struct xfm_source *s = &f->base;
+
+	if (xfm_source_add_info(s, "xen.type", "%s", pv ? "pv" : "hvm") < 0 ||
+	    xfm_source_add_info(s, "xen.vcpus", "%llu",
+				(unsigned long long)x->vcpus) < 0 ||
+	    xfm_source_add_info(s, "xen.pages", "%llu",
+				(unsigned long long)x->nr_pages) < 0 ||
+	    xfm_source_add_info(s, "xen.page_size", "%llu",
+				(unsigned long long)x->page_size) < 0 ||
+	    xfm_source_add_info(s, "elf.machine", "%u", x->elf.machine) < 0)
+		return -ENOMEM;
+	if (x->version[0] &&
+	    xfm_source_add_info(s, "xen.version", "%s", x->version) < 0)
+		return -ENOMEM;
+	if (x->have_format &&
+	    xfm_source_add_info(s, "xen.format_version", "%llu",
+				(unsigned long long)x->format_version) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int parse_body(struct xfm_file *f, struct xen_core *x)
+{
+	bool pv;
+	uint64_t entsize;
+	int rc;
+
+	if (!x->have_notes)
+		return xfm_file_bad(f, x->elf.shoff, "Xen dump-core without a "
+				    ".note.Xen section");
+	rc = xfm_elf_walk_notes(f, &x->elf, x->notes.off, x->notes.size,
+				on_note, x);
+	if (rc < 0)
+		return rc;
+	if (!x->have_header)
+		return xfm_file_bad(f, x->notes.off, ".note.Xen has no Xen "
+				    "header note (type 0x%x)", NOTE_HEADER);
+	if (!x->have_pages)
+		return xfm_file_bad(f, x->elf.shoff, "Xen dump-core without a "
+				    ".xen_pages section");
+	pv = x->magic == MAGIC_PV;
+	if (pv ? !x->have_p2m : !x->have_pfn)
+		return xfm_file_bad(f, x->elf.shoff, "%s Xen dump-core without "
+				    "a %s section", pv ? "PV" : "HVM",
+				    pv ? ".xen_p2m" : ".xen_pfn");
+	entsize = pv ? 16 : 8;
+	rc = check_tables(f, x, pv, entsize);
+	if (rc < 0)
+		return rc;
+	rc = add_pages(f, x, entsize);
+	if (rc < 0)
+		return rc;
+	f->frame_size = x->page_size;
+	return add_facts(f, x, pv);
+}
+
+int xfm_file_parse_xen_core(struct xfm_file *f)
+{
+	struct xen_core x = { 0 };
+	int rc;
+
+	rc = xfm_elf_read_header(f, &x.elf);
+	if (rc)
+		return rc;
+	/* Only an ELF64 LE core without program headers can be one. */
+	if (!x.elf.is64 || x.elf.be || x.elf.type != ET_CORE ||
+	    x.elf.phnum || !x.elf.shnum)
+		return XFM_FILE_NOT_MINE;
+	rc = find_sections(f, &x);
+	if (rc < 0)
+		return rc;
+	if (!x.have_notes && !x.have_pages)
+		return XFM_FILE_NOT_MINE;
+	return parse_body(f, &x);
+}
