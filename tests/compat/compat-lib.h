@@ -88,9 +88,9 @@ static inline int fm_load(struct fm_lib *l, const char *path)
 	*(void **)&l->restrict_all = fm_sym(l, "xentoolcore_restrict_all",
 					    NULL);
 	*(void **)&l->errno_location = fm_sym(l, "__errno_location", NULL);
-	return l->errno_location && l->open && l->close && l->map && l->unmap && l->restrict_ &&
-	       l->map2 && l->map_resource && l->unmap_resource &&
-	       l->resource_size && l->restrict_all ? 0 : -1;
+	return l->errno_location && l->open && l->close && l->map &&
+	       l->unmap && l->restrict_ && l->map2 && l->map_resource &&
+	       l->unmap_resource && l->resource_size && l->restrict_all ? 0 : -1;
 }
 
 /* A logger that remembers the count and the last message's details. */
@@ -157,5 +157,8 @@ static inline const char *ename(int e)
 
 	return s ? s : "?";
 }
+
+/* The library's errno, by name, for a transcript line. */
+#define LERR(l) ename(lib_errno(l))
 
 #endif /* XFM_TEST_COMPAT_LIB_H */

@@ -41,7 +41,8 @@ static const char *bound_file(char *buf, size_t len)
 	if (!dladdr(all_nine[0], &first) || !first.dli_fname)
 		return "?";
 	for (size_t i = 1; i < sizeof(all_nine) / sizeof(all_nine[0]); i++)
-		if (!dladdr(all_nine[i], &di) || di.dli_fbase != first.dli_fbase)
+		if (!dladdr(all_nine[i], &di) ||
+		    di.dli_fbase != first.dli_fbase)
 			return "mixed";
 	if (!realpath(first.dli_fname, buf))
 		snprintf(buf, len, "%s", first.dli_fname);
@@ -59,7 +60,7 @@ int main(void)
 	long pg = sysconf(_SC_PAGESIZE);
 	xenforeignmemory_handle *h;
 	char *a;
-	int rc;
+	int rc, e;
 
 	printf("lib %s\n", bound_file(path, sizeof(path)));
 	errno = 0;
@@ -77,7 +78,8 @@ int main(void)
 		 -1, 0);
 	errno = 0;
 	rc = xenforeignmemory_unmap(NULL, a, (size_t)pg / 4096);
-	printf("unmap(anonymous page) = %d errno=%s then %s\n", rc, en(errno),
+	e = errno;
+	printf("unmap(anonymous page) = %d errno=%s then %s\n", rc, en(e),
 	       msync(a, 1, MS_ASYNC) ? en(errno) : "still mapped");
 	errno = 0;
 	rc = xenforeignmemory_unmap(NULL, a + pg, 0);

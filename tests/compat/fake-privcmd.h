@@ -67,7 +67,8 @@ static inline int fake_privcmd_run(enum fake_kind kind, int (*fn)(void *),
 		return 99;
 	if (pid == 0) {
 		if (fake_privcmd_setup(kind) < 0) {
-			fprintf(stderr, "# fake privcmd: %s\n", strerror(errno));
+			fprintf(stderr, "# fake privcmd: %s\n",
+				strerror(errno));
 			_exit(77);
 		}
 		status = fn(arg);

@@ -58,19 +58,19 @@ static void open_without_privcmd(struct fm_lib *l, struct transcript *t)
 	lib_errno_clear(l);
 	h = l->open(&c.vt, 0);
 	tr(t, "open(logger, 0) = %s errno=%s logs=%d level=%d errnoval=%s "
-	   "context=%s\n", h ? "handle" : "NULL", ename(lib_errno(l)), c.n, c.level,
+	   "context=%s\n", h ? "handle" : "NULL", LERR(l), c.n, c.level,
 	   ename(c.errnoval), c.context);
 	l->close(h);
 	cap_init(&c);
 	lib_errno_clear(l);
 	h = l->open(&c.vt, ~0u);
 	tr(t, "open(logger, ~0) = %s errno=%s logs=%d\n", h ? "handle" : "NULL",
-	   ename(lib_errno(l)), c.n);
+	   LERR(l), c.n);
 	l->close(h);
 	lib_errno_clear(l);
 	h = l->open(NULL, 0);
 	tr(t, "open(NULL, 0) = %s errno=%s\n", h ? "handle" : "NULL",
-	   ename(lib_errno(l)));
+	   LERR(l));
 	l->close(h);
 }
 
@@ -86,10 +86,10 @@ static void open_without_privcmd_test(void **state)
 static void close_null(struct fm_lib *l, struct transcript *t)
 {
 	lib_errno_clear(l);
-	tr(t, "close(NULL) = %d errno=%s\n", l->close(NULL), ename(lib_errno(l)));
+	tr(t, "close(NULL) = %d errno=%s\n", l->close(NULL), LERR(l));
 	lib_errno_clear(l);
 	tr(t, "unmap_resource(NULL, NULL) = %d errno=%s\n",
-	   l->unmap_resource(NULL, NULL), ename(lib_errno(l)));
+	   l->unmap_resource(NULL, NULL), LERR(l));
 }
 
 static void close_null_test(void **state)
@@ -120,13 +120,13 @@ static void unmap_plain(struct fm_lib *l, struct transcript *t)
 	lib_errno_clear(l);
 	rc = l->unmap(NULL, a, (size_t)(2 * pg / 4096));
 	tr(t, "unmap(NULL, a, 2 kernel pages) = %d errno=%s: %s %s %s\n", rc,
-	   ename(lib_errno(l)), mapped(a), mapped(a + pg), mapped(a + 2 * pg));
+	   LERR(l), mapped(a), mapped(a + pg), mapped(a + 2 * pg));
 	lib_errno_clear(l);
 	rc = l->unmap(NULL, a + 2 * pg, 0);
-	tr(t, "unmap(NULL, a, 0) = %d errno=%s\n", rc, ename(lib_errno(l)));
+	tr(t, "unmap(NULL, a, 0) = %d errno=%s\n", rc, LERR(l));
 	lib_errno_clear(l);
 	rc = l->unmap(NULL, a + 1, 1);
-	tr(t, "unmap(NULL, a + 1, 1) = %d errno=%s\n", rc, ename(lib_errno(l)));
+	tr(t, "unmap(NULL, a + 1, 1) = %d errno=%s\n", rc, LERR(l));
 	munmap(a, 4 * (size_t)pg);
 }
 
@@ -149,42 +149,42 @@ static void fake_calls(struct fm_lib *l, struct transcript *t,
 
 	lib_errno_clear(l);
 	rc = l->restrict_all(3);
-	tr(t, "xentoolcore_restrict_all(3) = %d errno=%s\n", rc, ename(lib_errno(l)));
+	tr(t, "xentoolcore_restrict_all(3) = %d errno=%s\n", rc, LERR(l));
 	lib_errno_clear(l);
 	rc = l->restrict_(h, 3);
-	tr(t, "restrict(h, 3) = %d errno=%s\n", rc, ename(lib_errno(l)));
+	tr(t, "restrict(h, 3) = %d errno=%s\n", rc, LERR(l));
 	lib_errno_clear(l);
 	p = l->map(h, 1, PROT_READ, 3, arr, err);
-	tr(t, "map(3, err) = %s errno=%s\n", p ? "addr" : "NULL", ename(lib_errno(l)));
+	tr(t, "map(3, err) = %s errno=%s\n", p ? "addr" : "NULL", LERR(l));
 	lib_errno_clear(l);
 	p = l->map(h, 1, PROT_READ, 3, arr, NULL);
 	tr(t, "map(3, NULL) = %s errno=%s\n", p ? "addr" : "NULL",
-	   ename(lib_errno(l)));
+	   LERR(l));
 	lib_errno_clear(l);
 	p = l->map2(h, 1, NULL, PROT_READ | PROT_WRITE, MAP_POPULATE, 3, arr,
 		    err);
 	tr(t, "map2(3, populate) = %s errno=%s\n", p ? "addr" : "NULL",
-	   ename(lib_errno(l)));
+	   LERR(l));
 	lib_errno_clear(l);
 	p = l->map(h, 1, PROT_READ, 0, arr, err);
-	tr(t, "map(0) = %s errno=%s\n", p ? "addr" : "NULL", ename(lib_errno(l)));
+	tr(t, "map(0) = %s errno=%s\n", p ? "addr" : "NULL", LERR(l));
 	lib_errno_clear(l);
 	rc = l->resource_size(h, 1, 1, 0, &sz);
-	tr(t, "resource_size = %d errno=%s size=%zu\n", rc, ename(lib_errno(l)), sz);
+	tr(t, "resource_size = %d errno=%s size=%zu\n", rc, LERR(l), sz);
 	lib_errno_clear(l);
 	r = l->map_resource(h, 1, 1, 0, 0, 1, &addr, PROT_READ, MAP_FIXED);
 	tr(t, "map_resource(MAP_FIXED) = %s errno=%s\n", r ? "res" : "NULL",
-	   ename(lib_errno(l)));
+	   LERR(l));
 	l->unmap_resource(h, r);
 	lib_errno_clear(l);
 	r = l->map_resource(h, 1, 1, 0, 0, 1, &addr, PROT_READ, MAP_SHARED);
 	tr(t, "map_resource(1 frame) = %s errno=%s addr=%s\n",
-	   r ? "res" : "NULL", ename(lib_errno(l)), addr ? "set" : "NULL");
+	   r ? "res" : "NULL", LERR(l), addr ? "set" : "NULL");
 	l->unmap_resource(h, r);
 	lib_errno_clear(l);
 	r = l->map_resource(h, 1, 1, 0, 0, 0, &addr, PROT_READ, 0);
 	tr(t, "map_resource(size query) = %s errno=%s\n", r ? "res" : "NULL",
-	   ename(lib_errno(l)));
+	   LERR(l));
 	l->unmap_resource(h, r);
 }
 
@@ -205,11 +205,11 @@ static void fake_session(struct fm_lib *l, struct transcript *t)
 	fake_calls(l, t, h);
 	lib_errno_clear(l);
 	rc = l->close(h);
-	tr(t, "close = %d errno=%s\n", rc, ename(lib_errno(l)));
+	tr(t, "close = %d errno=%s\n", rc, LERR(l));
 	lib_errno_clear(l);
 	rc = l->restrict_all(3);
 	tr(t, "restrict_all after close = %d errno=%s logs=%d\n", rc,
-	   ename(lib_errno(l)), c.n);
+	   LERR(l), c.n);
 }
 
 /* In the child: both libraries, compared; the exit status is the result. */
