@@ -18,6 +18,7 @@
 #include "private.h"
 
 #define CHUNK (UINT64_C(4) << 20)   /* bytes copied per read + write */
+#define HOLE  (UINT64_C(64) << 10)  /* all-zero blocks this big: a hole */
 #define HDR_BATCH 1024              /* headers/table entries per write */
 
 /* Xen dump-core constants (docs/misc/dump-core-format.txt). */
@@ -40,6 +41,7 @@ struct dump {
 	size_t nr;
 	uint64_t frame;
 	uint64_t total, done;    /* guest bytes */
+	uint64_t end;            /* file size so far, holes included */
 	xfm_progress_fn progress;
 	void *opaque;
 	uint8_t *buf;
@@ -95,6 +97,43 @@ static int write_at(struct dump *d, uint64_t off, const void *p, uint64_t len)
 		off += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
+	if (off > d->end)
+		d->end = off;
+	return 0;
+}
+
+static bool all_zero(const uint8_t *p, uint64_t n)
+{
+	return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
+/*
+ * Write guest data, leaving all-zero blocks as holes: they read back as
+ * zeros, and a mostly empty guest then costs neither time nor disk.
+ */
+static int write_sparse(struct dump *d, uint64_t off, const uint8_t *p,
+			uint64_t len)
+{
+	uint64_t i = 0, start;
+	int rc;
+
+	while (i < len) {
+		uint64_t n = len - i < HOLE ? len - i : HOLE;
+
+		if (all_zero(p + i, n)) {
+			i += n;
+			continue;
+		}
+		start = i;
+		while (i < len && !all_zero(p + i, len - i < HOLE ? len - i
+					    : HOLE))
+			i += len - i < HOLE ? len - i : HOLE;
+		rc = write_at(d, off + start, p + start, i - start);
+		if (rc < 0)
+			return rc;
+	}
+	if (off + len > d->end)
+		d->end = off + len;
 	return 0;
 }
 
@@ -129,7 +168,7 @@ static int copy_range(struct dump *d, uint64_t addr, uint64_t len,
 					"%s", d->path, (unsigned long long)addr,
 					why);
 		}
-		rc = write_at(d, off, d->buf, n);
+		rc = write_sparse(d, off, d->buf, n);
 		if (rc < 0)
 			return rc;
 		addr += n;
@@ -214,20 +253,13 @@ static uint64_t data_align(struct dump *d)
 
 static int write_raw(struct dump *d)
 {
-	uint64_t end = 0;
 	int rc;
 
 	for (size_t i = 0; i < d->nr; i++) {
 		rc = copy_range(d, d->r[i].start, d->r[i].size, d->r[i].start);
 		if (rc < 0)
 			return rc;
-		end = d->r[i].start + d->r[i].size;
 	}
-	/* Holes are never written; a trailing one needs the file's size. */
-	if (ftruncate(d->fd, (off_t)end) < 0)
-		return xfm_fail(-errno, "%s: extending to %llu bytes: %s",
-				d->path, (unsigned long long)end,
-				strerror(errno));
 	return 0;
 }
 
@@ -528,14 +560,24 @@ static int write_format(struct dump *d, unsigned int format)
 		return rc;
 	switch (format) {
 	case XFM_DUMP_RAW:
-		return write_raw(d);
+		rc = write_raw(d);
+		break;
 	case XFM_DUMP_ELF:
-		return write_elf(d);
+		rc = write_elf(d);
+		break;
 	case XFM_DUMP_XEN_CORE:
-		return write_xen_core(d);
+		rc = write_xen_core(d);
+		break;
 	default:
-		return write_lime(d);
+		rc = write_lime(d);
+		break;
 	}
+	/* Holes are never written: a trailing one needs the file's size. */
+	if (rc == 0 && ftruncate(d->fd, (off_t)d->end) < 0)
+		rc = xfm_fail(-errno, "%s: extending to %llu bytes: %s",
+			      d->path, (unsigned long long)d->end,
+			      strerror(errno));
+	return rc;
 }
 
 XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,

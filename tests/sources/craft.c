@@ -145,7 +145,8 @@ void craft_elf(struct cbuf *b, bool is64, bool be, const struct craft_load *l,
 		elf_phdr(b, is64, be, phoff + (i + 1) * phsz, 1 /* PT_LOAD */,
 			 data, l[i].paddr, l[i].filesz, l[i].memsz);
 		cb_pat(b, data, l[i].paddr, l[i].filesz);
-		out->data_off[i] = data;
+		if (i < sizeof(out->data_off) / sizeof(out->data_off[0]))
+			out->data_off[i] = data;
 		data = up(data + l[i].filesz, 4096);
 	}
 	out->phoff = phoff;
