@@ -92,8 +92,12 @@ static int run_dump(struct cli *cli, xfm_handle *h, const char *out,
 		cli_err(cli, "%s: interrupted; nothing written", out);
 		return EXIT_INTERRUPTED;
 	}
-	if (rc < 0)
-		return cli_lib_err(cli, rc, out);
+	if (rc < 0) {
+		/* The message names OUT or the frame; any failure here,
+		 * even -ENOENT for a missing directory, is a runtime one. */
+		cli_lib_err(cli, rc, NULL);
+		return EXIT_RUNTIME;
+	}
 	report(cli, out, o, total, now_seconds() - pg.start);
 	return EXIT_OK;
 }

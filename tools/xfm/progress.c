@@ -16,6 +16,8 @@
 
 /* Redraw at most this often: drawing is cheap, terminals are not. */
 #define REDRAW_SECONDS 0.1
+/* Room for "1023.9 MiB/1023.9 GiB 1023.9 MiB/s ETA 99:59:59". */
+#define TAIL_WIDTH 46
 
 double now_seconds(void)
 {
@@ -79,8 +81,11 @@ static void draw(struct progress *p, uint64_t done, double t)
 	int width = term_width() - 1, fill, n;
 
 	fmt_tail(p, done, t, tail, sizeof(tail));
-	/* label, " 100% [", "] ", tail: the bar gets what is left. */
-	n = width - (int)strlen(p->label) - (int)strlen(tail) - 10;
+	/*
+	 * label, " 100% [", "] ", tail padded to TAIL_WIDTH: the bar gets
+	 * what is left, the same on every redraw so it does not jitter.
+	 */
+	n = width - (int)strlen(p->label) - TAIL_WIDTH - 10;
 	if (n > (int)sizeof(bar) - 1)
 		n = (int)sizeof(bar) - 1;
 	if (n < 10)
@@ -91,8 +96,8 @@ static void draw(struct progress *p, uint64_t done, double t)
 	if (fill > 0 && fill < n)
 		bar[fill - 1] = '>';
 	bar[n] = '\0';
-	p->width = fprintf(stderr, "\r%s %3d%% [%s] %s", p->label, pct, bar,
-			   tail) - 1;
+	p->width = fprintf(stderr, "\r%s %3d%% [%s] %-*s", p->label, pct, bar,
+			   TAIL_WIDTH, tail) - 1;
 	fflush(stderr);
 }
 
