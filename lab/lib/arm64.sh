@@ -18,8 +18,10 @@
 #   arm64_boot <4k|16k> <initramfs> <timeout-seconds>
 #                                  boot Xen + dom0 in qemu-system-aarch64 (TCG), serial on
 #                                  stdout, under `timeout -s KILL`; returns qemu's status
-#                                  (137 = killed by the timeout). Extra QEMU arguments may be
-#                                  given in the ARM64_QEMU_EXTRA array.
+#                                  (137 = killed: timeout, or the ARM64_BOOT_DONE watchdog).
+#                                  Extra QEMU arguments may be given in the ARM64_QEMU_EXTRA
+#                                  array. ARM64_BOOT_DONE=<ERE>: once a console line matches,
+#                                  QEMU gets ARM64_BOOT_GRACE (20) s to exit, then is killed.
 #   arm64_cc                       print the C compiler for arm64 payloads
 #   arm64_libdirs                  print the directories where arm64 shared objects are
 #                                  found: the cross toolchain's (ld-linux-aarch64.so.1, libc,
@@ -61,7 +63,7 @@ arm64__apt_update() {
         arm64__log "apt-get update failed (try $i), lists locked? retrying"
         sleep 10
     done
-    arm64__die "apt-get update failed"
+    arm64__die "apt-get update failed" || return 1
 }
 
 arm64_host_install() {
@@ -95,17 +97,17 @@ arm64__ensure_lists() {
     local need=0
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
         arm64__log "dpkg --add-architecture arm64"
-        dpkg --add-architecture arm64
+        dpkg --add-architecture arm64 || return 1
         need=1
     fi
     if [ "$need" -eq 0 ] && [ -z "$(arm64__candidate xen-hypervisor-4.17-arm64)" ]; then
         need=1
     fi
     if [ "$need" -eq 1 ]; then
-        arm64__apt_update
+        arm64__apt_update || return 1
     fi
     [ -n "$(arm64__candidate xen-hypervisor-4.17-arm64)" ] ||
-        arm64__die "no arm64 xen-hypervisor-4.17-arm64 in the apt lists"
+        arm64__die "no arm64 xen-hypervisor-4.17-arm64 in the apt lists" || return 1
 }
 
 # The fixed part of the staging package list (names without :arm64).
@@ -127,8 +129,8 @@ arm64__stage_packages() {
     k4=$(arm64__first_dep linux-image-arm64)
     # The newest 6.12 16 KiB-page kernel (bookworm-security), via its metapackage.
     k16=$(arm64__first_dep linux-image-6.12-arm64-16k)
-    case "$k4" in linux-image-6.1.*-arm64) ;; *) arm64__die "cannot find the 6.1 arm64 kernel (got '$k4')" ;; esac
-    case "$k16" in linux-image-6.12.*-arm64-16k) ;; *) arm64__die "cannot find the 6.12 arm64-16k kernel (got '$k16')" ;; esac
+    case "$k4" in linux-image-6.1.*-arm64) ;; *) arm64__die "cannot find the 6.1 arm64 kernel (got '$k4')" || return 1 ;; esac
+    case "$k16" in linux-image-6.12.*-arm64-16k) ;; *) arm64__die "cannot find the 6.12 arm64-16k kernel (got '$k16')" || return 1 ;; esac
     arm64__static_packages
     printf '%s\n' "${k4}-unsigned" "${k16}-unsigned"
 }
@@ -188,15 +190,15 @@ arm64__write_env() {
     local dir=$1 root=$2 xen k4 k16 kv4 kv16
     xen="$root/boot/xen-4.17-arm64"
     [ -f "$xen" ] || xen=$(ls -1 "$root"/boot/xen-*-arm64 2>/dev/null | sort -V | tail -n1)
-    [ -f "$xen" ] || arm64__die "no Xen image in $root/boot"
+    [ -f "$xen" ] || arm64__die "no Xen image in $root/boot" || return 1
     kv4=$(cd "$root/lib/modules" && ls -1d 6.1.*-arm64 2>/dev/null | sort -V | tail -n1)
     kv16=$(cd "$root/lib/modules" && ls -1d 6.12.*-arm64-16k 2>/dev/null | sort -V | tail -n1)
-    [ -n "$kv4" ] || arm64__die "no 6.1 arm64 modules in $root/lib/modules"
-    [ -n "$kv16" ] || arm64__die "no 6.12 arm64-16k modules in $root/lib/modules"
+    [ -n "$kv4" ] || arm64__die "no 6.1 arm64 modules in $root/lib/modules" || return 1
+    [ -n "$kv16" ] || arm64__die "no 6.12 arm64-16k modules in $root/lib/modules" || return 1
     k4="$root/boot/vmlinuz-$kv4"
     k16="$root/boot/vmlinuz-$kv16"
-    [ -f "$k4" ] || arm64__die "missing $k4"
-    [ -f "$k16" ] || arm64__die "missing $k16"
+    [ -f "$k4" ] || arm64__die "missing $k4" || return 1
+    [ -f "$k16" ] || arm64__die "missing $k16" || return 1
     {
         printf 'ARM64_STAGE_DIR=%q\n' "$dir"
         printf 'ARM64_ROOT=%q\n' "$root"
@@ -205,14 +207,14 @@ arm64__write_env() {
         printf 'ARM64_KVER_4K=%q\n' "$kv4"
         printf 'ARM64_KERNEL_16K=%q\n' "$k16"
         printf 'ARM64_KVER_16K=%q\n' "$kv16"
-    } >"$dir/arm64.env.tmp"
+    } >"$dir/arm64.env.tmp" || return 1
     mv -f "$dir/arm64.env.tmp" "$dir/arm64.env"
 }
 
 arm64_load() {
     local dir=${1:-${ARM64_STAGE_DIR:-}}
     [ -n "$dir" ] && [ -f "$dir/arm64.env" ] ||
-        arm64__die "no staging tree at '${dir}' (run arm64_stage first)"
+        arm64__die "no staging tree at '${dir}' (run arm64_stage first)" || return 1
     # shellcheck disable=SC1091
     . "$dir/arm64.env"
     export ARM64_STAGE_DIR ARM64_ROOT ARM64_XEN ARM64_KERNEL_4K ARM64_KVER_4K \
@@ -220,15 +222,15 @@ arm64_load() {
 }
 
 arm64_stage() {
-    [ "$#" -eq 1 ] || arm64__die "usage: arm64_stage <dir>"
+    [ "$#" -eq 1 ] || arm64__die "usage: arm64_stage <dir>" || return 1
     local dir root debs pkgs f want have kv
-    mkdir -p "$1"
-    dir=$(cd "$1" && pwd)
+    mkdir -p "$1" || return 1
+    dir=$(cd "$1" && pwd) || return 1
     root="$dir/root"
     debs="$dir/debs"
-    mkdir -p "$debs"
+    mkdir -p "$debs" || return 1
 
-    arm64_host_install
+    arm64_host_install || return 1
 
     # Fast path: nothing to do when the tree was built from the apt lists as they are now.
     local key
@@ -236,13 +238,13 @@ arm64_stage() {
     if [ -n "$key" ] && [ -d "$root" ] && [ -f "$dir/arm64.env" ] &&
         [ "$key" = "$(cat "$dir/.listskey" 2>/dev/null || true)" ]; then
         arm64__log "staging tree $root is up to date (apt lists unchanged)"
-        arm64_load "$dir"
+        arm64_load "$dir" || return 1
         cat "$dir/arm64.env"
         return 0
     fi
 
-    arm64__ensure_lists
-    pkgs=$(arm64__stage_packages)
+    arm64__ensure_lists || return 1
+    pkgs=$(arm64__stage_packages) || return 1
 
     # Download (cached per exact version) and remember the exact set of .debs.
     # shellcheck disable=SC2086
@@ -252,27 +254,25 @@ arm64_stage() {
 
     if [ "$want" != "$have" ] || [ ! -d "$root" ]; then
         arm64__log "unpacking $(printf '%s\n' "$want" | wc -l) packages into $root"
-        rm -rf "$root.new"
-        mkdir -p "$root.new"
+        rm -rf "$root.new" && mkdir -p "$root.new" || return 1
         while read -r f; do
-            dpkg-deb -x "$debs/$f" "$root.new"
+            dpkg-deb -x "$debs/$f" "$root.new" || return 1
         done <<<"$want"
         # 6.12 ships .ko.xz: decompress so that any modprobe (busybox's too) can load them
-        find "$root.new/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r xz -d -f
+        find "$root.new/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r xz -d -f || return 1
         for kv in "$root.new"/lib/modules/*/; do
             kv=${kv%/}
-            depmod -b "$root.new" "${kv##*/}"
+            depmod -b "$root.new" "${kv##*/}" || return 1
         done
-        rm -rf "$root"
-        mv "$root.new" "$root"
-        printf '%s\n' "$want" >"$dir/.unpacked"
+        rm -rf "$root" && mv "$root.new" "$root" || return 1
+        printf '%s\n' "$want" >"$dir/.unpacked" || return 1
     else
         arm64__log "staging tree $root is up to date"
     fi
 
-    arm64__write_env "$dir" "$root"
-    arm64__lists_key >"$dir/.listskey"
-    arm64_load "$dir"
+    arm64__write_env "$dir" "$root" || return 1
+    arm64__lists_key >"$dir/.listskey" || return 1
+    arm64_load "$dir" || return 1
     cat "$dir/arm64.env"
 }
 
@@ -280,7 +280,7 @@ arm64__page() {
     case "${1:-}" in
         4k | 4K) echo 4K ;;
         16k | 16K) echo 16K ;;
-        *) arm64__die "kernel page must be 4k or 16k, got '${1:-}'" ;;
+        *) arm64__die "kernel page must be 4k or 16k, got '${1:-}'" || return 1 ;;
     esac
 }
 
@@ -289,7 +289,7 @@ arm64_kernel() {
     p=$(arm64__page "${1:-}") || return 1
     [ -n "${ARM64_STAGE_DIR:-}" ] && [ -z "${ARM64_XEN:-}" ] && { arm64_load || return 1; }
     v="ARM64_KERNEL_$p"
-    [ -n "${!v:-}" ] || arm64__die "$v unset (run arm64_stage or arm64_load)"
+    [ -n "${!v:-}" ] || arm64__die "$v unset (run arm64_stage or arm64_load)" || return 1
     printf '%s\n' "${!v}"
 }
 
@@ -298,7 +298,7 @@ arm64_kver() {
     p=$(arm64__page "${1:-}") || return 1
     [ -n "${ARM64_STAGE_DIR:-}" ] && [ -z "${ARM64_XEN:-}" ] && { arm64_load || return 1; }
     v="ARM64_KVER_$p"
-    [ -n "${!v:-}" ] || arm64__die "$v unset (run arm64_stage or arm64_load)"
+    [ -n "${!v:-}" ] || arm64__die "$v unset (run arm64_stage or arm64_load)" || return 1
     printf '%s\n' "${!v}"
 }
 
@@ -329,7 +329,7 @@ arm64_needed_libs() {
     local -A seen=()
     local queue=("$@") f n p out=()
     for n in ld-linux-aarch64.so.1 libgcc_s.so.1; do
-        p=$(arm64__find_lib "$n") || arm64__die "cannot find $n"
+        p=$(arm64__find_lib "$n") || arm64__die "cannot find $n" || return 1
         out+=("$p")
         seen[$n]=1
     done
@@ -340,7 +340,7 @@ arm64_needed_libs() {
             [ -n "$n" ] || continue
             [ -z "${seen[$n]:-}" ] || continue
             seen[$n]=1
-            p=$(arm64__find_lib "$n") || arm64__die "cannot resolve $n (needed by $f)"
+            p=$(arm64__find_lib "$n") || arm64__die "cannot resolve $n (needed by $f)" || return 1
             out+=("$p")
             queue+=("$p")
         done < <("${ARM64_TRIPLET}-readelf" -d "$f" 2>/dev/null |
@@ -350,20 +350,22 @@ arm64_needed_libs() {
 }
 
 arm64_copy_modules() {
-    [ "$#" -ge 2 ] || arm64__die "usage: arm64_copy_modules <4k|16k> <dest-root> <module>..."
-    local kv dest=$2 m line path
+    [ "$#" -ge 2 ] || arm64__die "usage: arm64_copy_modules <4k|16k> <dest-root> <module>..." || return 1
+    local kv dest=$2 m line path deps
     kv=$(arm64_kver "$1") || return 1
     shift 2
-    mkdir -p "$dest/lib/modules/$kv"
+    mkdir -p "$dest/lib/modules/$kv" || return 1
     for m in "$@"; do
+        deps=$(modprobe -d "$ARM64_ROOT" -S "$kv" --show-depends "$m") ||
+            arm64__die "module $m not found for $kv" || return 1
         while read -r line; do
             # "insmod /path/to/mod.ko [params]"; "builtin name" lines need no file
             case "$line" in insmod\ *) ;; *) continue ;; esac
             path=${line#insmod }
             path=${path%% *}
-            mkdir -p "$dest$(dirname "${path#"$ARM64_ROOT"}")"
-            cp -f "$path" "$dest${path#"$ARM64_ROOT"}"
-        done < <(modprobe -d "$ARM64_ROOT" -S "$kv" --show-depends "$m")
+            mkdir -p "$dest$(dirname "${path#"$ARM64_ROOT"}")" || return 1
+            cp -f "$path" "$dest${path#"$ARM64_ROOT"}" || return 1
+        done <<<"$deps"
     done
     cp -f "$ARM64_ROOT/lib/modules/$kv"/modules.{order,builtin,builtin.modinfo} \
         "$dest/lib/modules/$kv/" 2>/dev/null || true
@@ -371,34 +373,71 @@ arm64_copy_modules() {
 }
 
 arm64_boot() {
-    [ "$#" -eq 3 ] || arm64__die "usage: arm64_boot <4k|16k> <initramfs> <timeout-seconds>"
+    [ "$#" -eq 3 ] || arm64__die "usage: arm64_boot <4k|16k> <initramfs> <timeout-seconds>" || return 1
     local kernel initrd=$2 tmo=$3
     kernel=$(arm64_kernel "$1") || return 1
-    [ -f "$initrd" ] || arm64__die "no initramfs $initrd"
-    [ -f "${ARM64_XEN:-}" ] || arm64__die "no Xen image (run arm64_stage or arm64_load)"
+    [ -f "$initrd" ] || arm64__die "no initramfs $initrd" || return 1
+    [ -f "${ARM64_XEN:-}" ] || arm64__die "no Xen image (run arm64_stage or arm64_load)" || return 1
     local -a extra=()
     if declare -p ARM64_QEMU_EXTRA >/dev/null 2>&1; then
         extra=("${ARM64_QEMU_EXTRA[@]}")
     fi
-    # A subshell: its trap kills QEMU if we are interrupted, without touching the
-    # caller's traps; `timeout -s KILL` bounds it even if this shell is killed.
+    # shellcheck disable=SC2054 # commas belong to QEMU's option syntax
+    local -a qemu=(
+        timeout -s KILL "$tmo" qemu-system-aarch64
+        -machine virt,virtualization=on,gic-version=3 -cpu cortex-a76
+        -accel tcg,thread=multi -smp 2 -m 2048
+        -nographic -serial stdio -monitor none -no-reboot -net none
+        -kernel "$ARM64_XEN"
+        -append "console=dtuart dtuart=/pl011@9000000 dom0_mem=1024M dom0_max_vcpus=2 loglvl=all"
+        -device "guest-loader,addr=$ARM64_DOM0_KERNEL_ADDR,kernel=$kernel,bootargs=console=hvc0 earlycon=xen earlyprintk=xen rdinit=/init"
+        -device "guest-loader,addr=$ARM64_DOM0_INITRD_ADDR,initrd=$initrd"
+        "${extra[@]}"
+    )
+    # A subshell: its traps kill QEMU if we are interrupted, without touching the
+    # caller's traps. QEMU's console is relayed line by line so that QEMU is also
+    # killed when this shell dies (checked every second), when our stdout goes away,
+    # or ARM64_BOOT_GRACE seconds (default 20) after a line matched ARM64_BOOT_DONE
+    # (an ERE, e.g. a "tests done" marker printed just before `poweroff -f`, which can
+    # hang on a broken dom0). `timeout -s KILL` bounds it all even if everything else
+    # is SIGKILLed. timeout(1) leads a process group with QEMU in it: kill -- -PID.
+    local parent=$BASHPID
     (
-        qpid=
-        trap '[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null; exit 130' INT TERM HUP
-        trap '[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null || true' EXIT
-        timeout -s KILL "$tmo" qemu-system-aarch64 \
-            -machine virt,virtualization=on,gic-version=3 -cpu cortex-a76 \
-            -accel tcg,thread=multi -smp 2 -m 2048 \
-            -nographic -serial stdio -monitor none -no-reboot -net none \
-            -kernel "$ARM64_XEN" \
-            -append "console=dtuart dtuart=/pl011@9000000 dom0_mem=1024M dom0_max_vcpus=2 loglvl=all" \
-            -device "guest-loader,addr=$ARM64_DOM0_KERNEL_ADDR,kernel=$kernel,bootargs=console=hvc0 earlycon=xen earlyprintk=xen rdinit=/init" \
-            -device "guest-loader,addr=$ARM64_DOM0_INITRD_ADDR,initrd=$initrd" \
-            "${extra[@]}" </dev/null &
+        # bash's own "Killed ..." job notice goes to /dev/null; QEMU's stderr to ours
+        exec 3>&2 2>/dev/null
+        qpid='' fifo=''
+        stop() { [ -z "$qpid" ] || kill -KILL -- "-$qpid" 2>/dev/null || true; }
+        trap 'stop; exit 130' INT TERM HUP
+        trap 'stop; [ -z "$fifo" ] || rm -f "$fifo"' EXIT
+        trap '' PIPE
+        fifo=$(mktemp -u "${TMPDIR:-/tmp}/arm64-boot.XXXXXX") && mkfifo "$fifo" || exit 1
+        "${qemu[@]}" </dev/null >"$fifo" 2>&3 &
         qpid=$!
+        deadline='' buf='' line=''
+        while :; do
+            if IFS= read -r -t 1 line; then
+                line=$buf$line buf=''
+                printf '%s\n' "$line" 2>/dev/null || { stop; deadline=''; }
+                if [ -z "$deadline" ] && [ -n "${ARM64_BOOT_DONE:-}" ] &&
+                    [[ $line =~ $ARM64_BOOT_DONE ]]; then
+                    deadline=$((SECONDS + ${ARM64_BOOT_GRACE:-20}))
+                fi
+            elif [ $? -gt 128 ]; then
+                buf+=$line # read timed out: keep the partial line
+            else
+                line=$buf$line
+                [ -z "$line" ] || printf '%s' "$line" 2>/dev/null || true
+                break
+            fi
+            if { [ -n "$deadline" ] && [ "$SECONDS" -ge "$deadline" ]; } ||
+                ! kill -0 "$parent" 2>/dev/null; then
+                stop
+                deadline=''
+            fi
+        done <"$fifo"
         rc=0
         wait "$qpid" || rc=$?
-        qpid=
+        qpid=''
         exit "$rc"
     )
 }
