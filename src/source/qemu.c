@@ -1,14 +1,734 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* qemu.c - placeholder until the live QEMU source lands (issue 5). */
+/*
+ * qemu.c - a live QEMU guest whose RAM is a shared file
+ * (-object memory-backend-file,...,share=on).  At open we ask QEMU, over
+ * its QMP socket, which backends exist (query-memdev), where their files
+ * are (qom-get mem-path) and where each piece of them sits in guest-
+ * physical space ("info mtree -f": PC machines split RAM around the PCI
+ * hole at a machine-dependent point, so nothing is guessed).  Then the
+ * QMP connection is closed (QEMU serves one client at a time) and guest
+ * memory is the backing files themselves: mmap'd MAP_SHARED, so reads see
+ * the guest's writes and our writes reach the guest at once.
+ */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include "json.h"
 #include "private.h"
+
+#define FRAME        UINT64_C(4096)
+#define QMP_TIMEOUT  10000              /* ms to wait for a reply */
+#define QMP_MAX_LINE (UINT64_C(16) << 20)
+#define HINT "start QEMU with -object memory-backend-file,id=ID,size=SIZE," \
+	     "mem-path=FILE,share=on -machine memory-backend=ID"
+
+struct qemu_backend {
+	char *id;
+	char *path;
+	uint64_t size;
+	bool share;
+	bool used;
+	int fd;
+};
+
+/* A guest-physical range backed by [off, off + len) of a backend. */
+struct qemu_region {
+	uint64_t start;
+	uint64_t len;
+	uint64_t off;
+	size_t be;
+};
+
+struct xfm_qemu {
+	struct xfm_source base;
+	struct qemu_backend *be;
+	size_t nbe;
+	struct qemu_region *reg;
+	size_t nreg, capreg;
+};
+
+struct qmp {
+	int fd;
+	const char *label;
+	char *buf;
+	size_t len, cap;
+};
+
+static struct xfm_qemu *to_qemu(struct xfm_source *s)
+{
+	return (struct xfm_qemu *)s;
+}
+
+/* ------------------------------------------------------------------ */
+/* QMP: one JSON object per line                                       */
+
+static int qmp_connect(struct qmp *q, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return xfm_fail(-ENAMETOOLONG, "%s: socket path too long",
+				q->label);
+	strcpy(sa.sun_path, path);
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q->fd < 0)
+		return xfm_fail(-errno, "%s: socket: %s", q->label,
+				strerror(errno));
+	if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return xfm_fail(-ENOENT, "%s: no such socket (is QEMU running "
+				"with -qmp unix:%s,server=on,wait=off?)",
+				q->label, path);
+	if (errno == ECONNREFUSED || errno == ENOTSOCK)
+		return xfm_fail(-errno, "%s: nothing listening on it (%s): not "
+				"a live QMP socket", q->label, strerror(errno));
+	return xfm_fail(-errno, "%s: connect: %s", q->label, strerror(errno));
+}
+
+/* Read one line into q->buf (NUL-terminated), waiting at most the timeout. */
+static int qmp_line(struct qmp *q, size_t *linelen)
+{
+	for (;;) {
+		char *nl = q->len ? memchr(q->buf, '\n', q->len) : NULL;
+		struct pollfd pfd = { q->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (nl) {
+			*nl = '\0';
+			*linelen = (size_t)(nl - q->buf);
+			return 0;
+		}
+		if (q->len + 4096 + 1 > q->cap) {
+			size_t cap = q->cap ? q->cap * 2 : 65536;
+			char *b;
+
+			if (cap > QMP_MAX_LINE)
+				return xfm_fail(-EPROTO, "%s: QMP reply longer "
+						"than %llu bytes", q->label,
+						(unsigned long long)QMP_MAX_LINE);
+			b = realloc(q->buf, cap);
+			if (!b)
+				return xfm_fail(-ENOMEM, "%s: out of memory",
+						q->label);
+			q->buf = b;
+			q->cap = cap;
+		}
+		n = poll(&pfd, 1, QMP_TIMEOUT);
+		if (n == 0)
+			return xfm_fail(-ETIMEDOUT, "%s: no answer from QEMU in "
+					"%d s: not a QMP socket, or QEMU is busy "
+					"with another client", q->label,
+					QMP_TIMEOUT / 1000);
+		if (n > 0)
+			n = recv(q->fd, q->buf + q->len, q->cap - q->len - 1,
+				 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return xfm_fail(n < 0 ? -errno : -EPROTO, "%s: QMP "
+					"connection closed: %s", q->label,
+					n < 0 ? strerror(errno) : "end of file");
+		q->len += (size_t)n;
+	}
+}
+
+/* Drop the line returned by qmp_line() from the buffer. */
+static void qmp_consume(struct qmp *q, size_t linelen)
+{
+	memmove(q->buf, q->buf + linelen + 1, q->len - linelen - 1);
+	q->len -= linelen + 1;
+}
+
+/* The next message that is not an asynchronous event. */
+static int qmp_message(struct qmp *q, struct xfm_json **out)
+{
+	for (;;) {
+		size_t n = 0;
+		int rc = qmp_line(q, &n);
+
+		if (rc < 0)
+			return rc;
+		rc = xfm_json_parse(q->buf, n, out);
+		qmp_consume(q, n);
+		if (rc < 0)
+			return xfm_fail(-EPROTO, "%s: not QMP: a reply is not "
+					"JSON", q->label);
+		if (!xfm_json_get(*out, "event"))
+			return 0;
+		xfm_json_free(*out);
+	}
+}
+
+/* Run @cmd (a JSON object, one line); *ret gets the "return" member of
+ * the reply, inside *reply (to free). */
+static int qmp_exec(struct qmp *q, const char *what, const char *cmd,
+		    struct xfm_json **reply, const struct xfm_json **ret)
+{
+	size_t len = strlen(cmd);
+	const char *desc;
+	int rc;
+
+	if (send(q->fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    send(q->fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		return xfm_fail(-EPIPE, "%s: sending %s: %s", q->label, what,
+				strerror(errno));
+	rc = qmp_message(q, reply);
+	if (rc < 0)
+		return rc;
+	*ret = xfm_json_get(*reply, "return");
+	if (*ret)
+		return 0;
+	desc = xfm_json_str(xfm_json_get(*reply, "error"), "desc");
+	rc = xfm_fail(-EIO, "%s: QEMU refused %s: %s", q->label, what,
+		      desc ? desc : "(no reason given)");
+	xfm_json_free(*reply);
+	*reply = NULL;
+	return rc;
+}
+
+static int qmp_open(struct qmp *q, struct xfm_source *s, const char *path)
+{
+	struct xfm_json *greet = NULL, *reply = NULL;
+	const struct xfm_json *v, *ret;
+	int rc;
+
+	rc = qmp_connect(q, path);
+	if (rc < 0)
+		return rc;
+	rc = qmp_message(q, &greet);
+	if (rc < 0)
+		return rc;
+	v = xfm_json_get(xfm_json_get(xfm_json_get(greet, "QMP"), "version"),
+			 "qemu");
+	if (!xfm_json_get(greet, "QMP")) {
+		xfm_json_free(greet);
+		return xfm_fail(-EPROTO, "%s: not QMP: no greeting", q->label);
+	}
+	if (v && xfm_json_get(v, "major") && xfm_json_get(v, "minor") &&
+	    xfm_json_get(v, "micro"))
+		xfm_source_add_info(s, "qemu.version", "%llu.%llu.%llu",
+				    (unsigned long long)xfm_json_get(v,
+						"major")->uint,
+				    (unsigned long long)xfm_json_get(v,
+						"minor")->uint,
+				    (unsigned long long)xfm_json_get(v,
+						"micro")->uint);
+	xfm_json_free(greet);
+	rc = qmp_exec(q, "qmp_capabilities", "{\"execute\":"
+		      "\"qmp_capabilities\"}", &reply, &ret);
+	xfm_json_free(reply);
+	return rc;
+}
+
+static void qmp_close(struct qmp *q)
+{
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q->buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* The memory layout                                                   */
+
+static int add_backend(struct xfm_qemu *qm, const struct xfm_json *m)
+{
+	const struct xfm_json *size = xfm_json_get(m, "size");
+	const struct xfm_json *share = xfm_json_get(m, "share");
+	const char *id = xfm_json_str(m, "id");
+	struct qemu_backend *b;
+
+	if (!id || !size || !size->is_uint)
+		return 0; /* a memdev we cannot use: ignore it */
+	b = &qm->be[qm->nbe];
+	b->id = strdup(id);
+	if (!b->id)
+		return -ENOMEM;
+	b->size = size->uint;
+	b->share = share && share->type == XFM_JSON_BOOL && share->boolean;
+	b->fd = -1;
+	qm->nbe++;
+	return 0;
+}
+
+static int query_memdev(struct xfm_qemu *qm, struct qmp *q)
+{
+	struct xfm_json *reply = NULL;
+	const struct xfm_json *ret, *m;
+	size_t n = 0;
+	int rc;
+
+	rc = qmp_exec(q, "query-memdev", "{\"execute\":\"query-memdev\"}",
+		      &reply, &ret);
+	if (rc < 0)
+		return rc;
+	for (m = ret->child; m; m = m->next)
+		n++;
+	qm->be = calloc(n ? n : 1, sizeof(*qm->be));
+	rc = qm->be ? 0 : -ENOMEM;
+	for (m = ret->child; rc == 0 && m; m = m->next)
+		rc = add_backend(qm, m);
+	xfm_json_free(reply);
+	if (rc == 0 && !qm->nbe)
+		rc = xfm_fail(-EOPNOTSUPP, "%s: QEMU has no memory backend "
+			      "objects: %s", qm->base.label, HINT);
+	return rc;
+}
+
+static int add_region(struct xfm_qemu *qm, uint64_t start, uint64_t last,
+		      uint64_t off, size_t be)
+{
+	/* Whole frames only: a partial frame cannot be mapped. */
+	uint64_t s = (start + FRAME - 1) / FRAME * FRAME;
+	uint64_t e = last == UINT64_MAX ? UINT64_MAX / FRAME * FRAME
+					: (last + 1) / FRAME * FRAME;
+
+	if (s >= e || off > UINT64_MAX - (s - start))
+		return 0;
+	if (qm->nreg == qm->capreg) {
+		size_t cap = qm->capreg ? qm->capreg * 2 : 16;
+		struct qemu_region *r = realloc(qm->reg, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		qm->reg = r;
+		qm->capreg = cap;
+	}
+	qm->reg[qm->nreg++] = (struct qemu_region){ s, e - s,
+						    off + (s - start), be };
+	qm->be[be].used = true;
+	return 0;
+}
+
+/*
+ * One line of a flat view:
+ *   "  0000000000100000-0000000003ffffff (prio 0, ram): ram0 @0000000000100000"
+ * Only regions named after a memory backend are guest RAM we can reach.
+ */
+static int parse_mtree_line(struct xfm_qemu *qm, const char *line)
+{
+	unsigned long long start, last, off = 0;
+	char name[128];
+	const char *p = strstr(line, "): ");
+	int consumed = 0;
+
+	if (sscanf(line, " %llx-%llx (prio", &start, &last) != 2 || !p ||
+	    last < start)
+		return 0;
+	if (sscanf(p + 3, "%127s%n", name, &consumed) != 1)
+		return 0;
+	p += 3 + consumed;
+	if (p[0] == ' ' && p[1] == '@')
+		off = strtoull(p + 2, NULL, 16);
+	for (size_t i = 0; i < qm->nbe; i++)
+		if (strcmp(qm->be[i].id, name) == 0)
+			return add_region(qm, start, last, off, i);
+	return 0;
+}
+
+/* Walk the flat view of the "memory" address space (the CPU's view). */
+static int parse_mtree(struct xfm_qemu *qm, const char *text)
+{
+	bool in_system = false;
+	const char *line = text;
+	int rc;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[512];
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)(len < 511 ? len : 511),
+			 line);
+		if (strncmp(buf, "FlatView", 8) == 0)
+			in_system = false;
+		else if (strstr(buf, " AS \"memory\","))
+			in_system = true;
+		else if (in_system && (rc = parse_mtree_line(qm, buf)) < 0)
+			return rc;
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+static int query_mtree(struct xfm_qemu *qm, struct qmp *q)
+{
+	struct xfm_json *reply = NULL;
+	const struct xfm_json *ret;
+	int rc;
+
+	rc = qmp_exec(q, "info mtree -f", "{\"execute\":"
+		      "\"human-monitor-command\",\"arguments\":"
+		      "{\"command-line\":\"info mtree -f\"}}", &reply, &ret);
+	if (rc < 0)
+		return rc;
+	rc = ret->type == XFM_JSON_STRING ? parse_mtree(qm, ret->str)
+		: xfm_fail(-EPROTO, "%s: info mtree: not a string",
+			   qm->base.label);
+	xfm_json_free(reply);
+	if (rc == 0 && !qm->nreg)
+		rc = xfm_fail(-EOPNOTSUPP, "%s: no guest RAM is a memory "
+			      "backend (info mtree -f): %s", qm->base.label,
+			      HINT);
+	return rc;
+}
+
+/* The backend's file: it must be a file, shared, and big enough. */
+static int check_backend(struct xfm_qemu *qm, struct qemu_backend *b)
+{
+	struct stat st;
+
+	if (!b->share)
+		return xfm_fail(-EOPNOTSUPP, "%s: memory backend %s is not "
+				"shared (share=off): the guest's writes would "
+				"not reach its file; %s", qm->base.label,
+				b->id, HINT);
+	if (fstat(b->fd, &st) < 0)
+		return xfm_fail(-errno, "%s: %s: %s", qm->base.label, b->path,
+				strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return xfm_fail(-EOPNOTSUPP, "%s: mem-path %s of backend %s is "
+				"a directory: QEMU made an unlinked file in it "
+				"that only QEMU can reach; give mem-path a file "
+				"name", qm->base.label, b->path, b->id);
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < b->size)
+		return xfm_fail(-EOPNOTSUPP, "%s: %s (backend %s) is not a "
+				"regular file of at least %llu bytes",
+				qm->base.label, b->path, b->id,
+				(unsigned long long)b->size);
+	return 0;
+}
+
+static int open_backend(struct xfm_qemu *qm, struct qmp *q,
+			struct qemu_backend *b)
+{
+	struct xfm_json *reply = NULL;
+	const struct xfm_json *ret;
+	char cmd[512], what[192];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "{\"execute\":\"qom-get\",\"arguments\":"
+		 "{\"path\":\"/objects/%s\",\"property\":\"mem-path\"}}", b->id);
+	snprintf(what, sizeof(what), "qom-get mem-path of %s", b->id);
+	if (strpbrk(b->id, "\"\\"))
+		return xfm_fail(-EINVAL, "%s: odd backend id %s",
+				qm->base.label, b->id);
+	rc = qmp_exec(q, what, cmd, &reply, &ret);
+	if (rc == -EIO) /* no mem-path property: RAM, memfd, ... */
+		return xfm_fail(-EOPNOTSUPP, "%s: guest RAM (backend %s) is "
+				"not file-backed: %s", qm->base.label, b->id,
+				HINT);
+	if (rc < 0)
+		return rc;
+	if (ret->type == XFM_JSON_STRING)
+		b->path = strdup(ret->str);
+	xfm_json_free(reply);
+	if (!b->path)
+		return xfm_fail(-EPROTO, "%s: no mem-path for %s",
+				qm->base.label, b->id);
+	b->fd = open(b->path, ((qm->base.flags & XFM_OPEN_WRITE) ? O_RDWR
+			       : O_RDONLY) | O_CLOEXEC);
+	if (b->fd < 0)
+		return xfm_fail(-errno, "%s: guest RAM file %s (backend %s): "
+				"%s", qm->base.label, b->path, b->id,
+				strerror(errno));
+	rc = check_backend(qm, b);
+	if (rc == 0)
+		rc = xfm_source_add_info(&qm->base, "qemu.memdev", "%s %s "
+					 "%llu", b->id, b->path,
+					 (unsigned long long)b->size);
+	return rc;
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+	const struct qemu_region *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Regions must fit their file and not overlap (a flat view never does). */
+static int check_regions(struct xfm_qemu *qm)
+{
+	qsort(qm->reg, qm->nreg, sizeof(*qm->reg), cmp_region);
+	for (size_t i = 0; i < qm->nreg; i++) {
+		const struct qemu_region *r = &qm->reg[i];
+		const struct qemu_backend *b = &qm->be[r->be];
+
+		if (r->off > b->size || r->len > b->size - r->off)
+			return xfm_fail(-EPROTO, "%s: guest range 0x%llx+0x%llx "
+					"lies past the end of backend %s (%llu "
+					"bytes)", qm->base.label,
+					(unsigned long long)r->start,
+					(unsigned long long)r->len, b->id,
+					(unsigned long long)b->size);
+		if (i && qm->reg[i - 1].start + qm->reg[i - 1].len > r->start)
+			return xfm_fail(-EPROTO, "%s: guest ranges overlap at "
+					"0x%llx", qm->base.label,
+					(unsigned long long)r->start);
+	}
+	return 0;
+}
+
+static int load_layout(struct xfm_qemu *qm, const char *sock)
+{
+	struct qmp q = { .fd = -1, .label = qm->base.label };
+	int rc;
+
+	rc = qmp_open(&q, &qm->base, sock);
+	if (rc == 0)
+		rc = query_memdev(qm, &q);
+	if (rc == 0)
+		rc = query_mtree(qm, &q);
+	for (size_t i = 0; rc == 0 && i < qm->nbe; i++)
+		if (qm->be[i].used)
+			rc = open_backend(qm, &q, &qm->be[i]);
+	qmp_close(&q);
+	if (rc == 0)
+		rc = check_regions(qm);
+	if (rc == 0)
+		rc = xfm_source_add_info(&qm->base, "qemu.regions", "%zu",
+					 qm->nreg);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The source                                                          */
+
+/* The region holding @addr, or the first one after it, or NULL. */
+static const struct qemu_region *find_region(const struct xfm_qemu *qm,
+					     uint64_t addr)
+{
+	size_t lo = 0, hi = qm->nreg;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct qemu_region *r = &qm->reg[mid];
+
+		if (addr >= r->start && addr - r->start < r->len)
+			return r;
+		if (addr < r->start)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < qm->nreg ? &qm->reg[lo] : NULL;
+}
+
+static int qemu_geometry(struct xfm_source *s, xfm_geometry *g)
+{
+	struct xfm_qemu *qm = to_qemu(s);
+	const struct qemu_region *last = &qm->reg[qm->nreg - 1];
+
+	g->frame_size = FRAME;
+	g->hyp_page_size = 0;
+	g->granularities = FRAME;
+	g->max_frame = (last->start + last->len) / FRAME - 1;
+	g->origin = XFM_ORIGIN_FILE;
+	return 0;
+}
+
+static int qemu_ranges(struct xfm_source *s, xfm_range **out, size_t *n)
+{
+	struct xfm_qemu *qm = to_qemu(s);
+	xfm_range *r = calloc(qm->nreg, sizeof(*r));
+	size_t k = 0;
+
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < qm->nreg; i++) {
+		const struct qemu_region *g = &qm->reg[i];
+
+		if (k && r[k - 1].start + r[k - 1].size == g->start)
+			r[k - 1].size += g->len;
+		else
+			r[k++] = (xfm_range){ g->start, g->len };
+	}
+	*out = r;
+	*n = k;
+	return 0;
+}
+
+/* Map frames [i, i + run) of a mapping at @dst from the backing file. */
+static int map_run(const struct xfm_qemu *qm, const struct qemu_region *r,
+		   uint64_t addr, char *dst, uint64_t run, int mprot)
+{
+	uint64_t kp = xfm_kernel_page_size();
+	uint64_t off = r->off + (addr - r->start);
+
+	if ((uintptr_t)dst % kp || off % kp || (run * FRAME) % kp)
+		return -EINVAL; /* not mappable at this kernel page size */
+	if (mmap(dst, run * FRAME, mprot, MAP_SHARED | MAP_FIXED,
+		 qm->be[r->be].fd, (off_t)off) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+/* Handle frames from @i: a run within one region, or one absent frame. */
+static size_t fill(const struct xfm_qemu *qm, char *base,
+		   const uint64_t *frames, size_t i, size_t n, int mprot,
+		   int *err)
+{
+	uint64_t addr = frames[i] * FRAME, run = 1, avail;
+	const struct qemu_region *r = frames[i] > UINT64_MAX / FRAME ? NULL
+					: find_region(qm, addr);
+	int rc;
+
+	if (!r || r->start > addr) {
+		err[i] = -ENOENT;
+		return 1;
+	}
+	avail = (r->len - (addr - r->start)) / FRAME;
+	while (i + run < n && run < avail && frames[i + run] == frames[i] + run)
+		run++;
+	rc = map_run(qm, r, addr, base + i * FRAME, run, mprot);
+	for (uint64_t k = 0; k < run; k++)
+		err[i + k] = rc;
+	return (size_t)run;
+}
+
+static int64_t qemu_map(struct xfm_source *s, const uint64_t *frames,
+			size_t n, unsigned int prot, void *hint, int *err,
+			void **addr)
+{
+	struct xfm_qemu *qm = to_qemu(s);
+	struct xfm_pagesz psz = { FRAME, xfm_kernel_page_size() };
+	int mprot = PROT_READ | ((prot & XFM_PROT_WRITE) ? PROT_WRITE : 0);
+	uint64_t bytes;
+	int64_t ok = 0;
+	char *base;
+
+	if (xfm_map_bytes(&psz, n, &bytes) < 0 || bytes > SIZE_MAX)
+		return -EOVERFLOW;
+	/* Reserve the span; absent frames stay inaccessible. */
+	base = mmap(hint, (size_t)bytes, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return xfm_fail(-errno, "%s: mmap: %s", s->label,
+				strerror(errno));
+	for (size_t i = 0; i < n;)
+		i += fill(qm, base, frames, i, n, mprot, err);
+	for (size_t i = 0; i < n; i++)
+		ok += !err[i];
+	*addr = base;
+	return ok;
+}
+
+static int qemu_unmap(struct xfm_source *s, void *addr, size_t n)
+{
+	struct xfm_pagesz psz = { FRAME, xfm_kernel_page_size() };
+	uint64_t bytes;
+
+	(void)s;
+	if (xfm_map_bytes(&psz, n, &bytes) < 0)
+		return -EINVAL;
+	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
+}
+
+/* Reads go straight to the file: the page cache is the guest's RAM. */
+static int qemu_pread(struct xfm_source *s, uint64_t addr, void *buf,
+		      uint64_t len, unsigned int flags)
+{
+	struct xfm_qemu *qm = to_qemu(s);
+	char *p = buf;
+
+	while (len) {
+		const struct qemu_region *r = find_region(qm, addr);
+		uint64_t n;
+		ssize_t got;
+
+		if (!r || r->start > addr) {
+			n = r ? r->start - addr : len;
+			n = n < len ? n : len;
+			if (!(flags & XFM_READ_ZERO_FILL))
+				return xfm_fail(-ENOENT, "%s: address 0x%llx "
+						"(frame 0x%llx) is not guest RAM",
+						s->label,
+						(unsigned long long)addr,
+						(unsigned long long)(addr /
+								     FRAME));
+			memset(p, 0, n);
+		} else {
+			n = r->len - (addr - r->start);
+			n = n < len ? n : len;
+			got = pread(qm->be[r->be].fd, p, n,
+				    (off_t)(r->off + (addr - r->start)));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				return xfm_fail(got < 0 ? -errno : -EIO, "%s: "
+						"reading 0x%llx from %s: %s",
+						s->label,
+						(unsigned long long)addr,
+						qm->be[r->be].path, got < 0 ?
+						strerror(errno) : "short read");
+			n = (uint64_t)got;
+		}
+		p += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void qemu_close(struct xfm_source *s)
+{
+	struct xfm_qemu *qm = to_qemu(s);
+
+	for (size_t i = 0; i < qm->nbe; i++) {
+		if (qm->be[i].fd >= 0)
+			close(qm->be[i].fd);
+		free(qm->be[i].id);
+		free(qm->be[i].path);
+	}
+	free(qm->be);
+	free(qm->reg);
+	xfm_source_fini(s);
+	free(qm);
+}
+
+static const struct xfm_source_ops qemu_ops = {
+	.name = "qemu",
+	.geometry = qemu_geometry,
+	.ranges = qemu_ranges,
+	.map = qemu_map,
+	.unmap = qemu_unmap,
+	.close = qemu_close,
+	.pread = qemu_pread,
+};
 
 int xfm_qemu_open(const char *sock, unsigned int flags,
 		  struct xfm_source **out)
 {
-	(void)flags;
-	(void)out;
-	return xfm_fail(-EOPNOTSUPP, "qemu:%s: live QEMU source not built",
-			sock);
+	struct xfm_qemu *qm = calloc(1, sizeof(*qm));
+	int rc;
+
+	if (!qm)
+		return xfm_fail(-ENOMEM, "qemu:%s: out of memory", sock);
+	if (!*sock) {
+		free(qm);
+		return xfm_fail(-EINVAL, "qemu:: no QMP socket path given");
+	}
+	if (xfm_source_init(&qm->base, &qemu_ops, flags, "qemu:%s", sock) < 0) {
+		free(qm);
+		return xfm_fail(-ENOMEM, "qemu:%s: out of memory", sock);
+	}
+	rc = xfm_source_add_info(&qm->base, "qemu.socket", "%s", sock);
+	if (rc == 0)
+		rc = load_layout(qm, sock);
+	if (rc < 0) {
+		qemu_close(&qm->base);
+		return rc;
+	}
+	*out = &qm->base;
+	return 0;
 }
