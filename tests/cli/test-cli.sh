@@ -9,7 +9,9 @@
 set -u
 
 XFM=${1:?usage: test-cli.sh XFM}
-if ! command -v python3 >/dev/null; then
+# The system interpreter: a version manager's shim can cost a second a call.
+PY=$(command -v /usr/bin/python3 || command -v python3)
+if [ -z "$PY" ]; then
 	echo "1..0 # SKIP python3 is needed to craft dumps and parse JSON"
 	exit 77
 fi
@@ -57,7 +59,7 @@ expect_err() {
 
 # jq_py EXPR: evaluate a Python expression on the JSON in $T/out (as d)
 jq_py() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
 		"$T/out" "$1" 2>&1
 }
 
@@ -67,7 +69,7 @@ jq_py() {
 #   "XCHUNKX"  at 0x3ffffd (across the 4 MiB boundary of search's reads)
 #   "ababab"   at 0x5100  (overlapping matches)
 # t.lime: 0..0x2000 of 'A', 0x10000..0x11000 of 'B', 0x11000..0x12000 'C'.
-python3 - "$T" <<'EOF'
+"$PY" - "$T" <<'EOF'
 import struct, sys
 t = sys.argv[1]
 b = bytearray()
@@ -185,7 +187,7 @@ run read "$RAW" 4k 64
 	fail "read: range forms" "$a" "$b" "$OUT"
 
 "$XFM" read --raw "$RAW" 0x3ff000 0x3000 >"$T/raw.out"
-python3 -c 'import sys; sys.stdout.buffer.write(open(sys.argv[1],"rb").read()[0x3ff000:0x402000])' \
+"$PY" -c 'import sys; sys.stdout.buffer.write(open(sys.argv[1],"rb").read()[0x3ff000:0x402000])' \
 	"$RAW" >"$T/raw.want"
 cmp -s "$T/raw.out" "$T/raw.want" && pass "read --raw: the exact bytes" ||
 	fail "read --raw: the exact bytes"
@@ -239,7 +241,7 @@ is "$RC:$OUT" "0:00001ff8  41 41 41 41 41 41 41 41  00 00 00 00 00 00 00 00  |AA
 no_temps() { ! ls "$T"/*.xfm-* >/dev/null 2>&1; }
 
 run read -o "$T/page.bin" "$RAW" 0x1000 0x2000
-python3 -c 'import sys; sys.stdout.buffer.write(open(sys.argv[1],"rb").read()[0x1000:0x3000])' \
+"$PY" -c 'import sys; sys.stdout.buffer.write(open(sys.argv[1],"rb").read()[0x1000:0x3000])' \
 	"$RAW" >"$T/page.want"
 if [[ $RC == 0 && -z $OUT ]] && cmp -s "$T/page.bin" "$T/page.want" &&
    no_temps; then pass "read -o: the bytes, no temporary left"; else
