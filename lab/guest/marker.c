@@ -1,0 +1,266 @@
+/*
+ * xfm lab guest marker.
+ *
+ * Runs as /init's last step inside a lab guest (as root, statically linked).
+ * It puts known bytes at a known guest frame so that dom0 tests can check
+ * what they read from (or write into) the guest's memory:
+ *
+ *   - one 4 KiB "marker" page: 16-byte tag ("XFM-MARKER-PVH", NUL padded)
+ *     followed by a xorshift64 stream derived from the seed;
+ *   - a 4 MiB "region" (1024 pages): page i starts with "XFM-RGN-" and the
+ *     little-endian u64 i, followed by 4088 bytes of a second xorshift stream.
+ *
+ * Both are mlocked and their frame numbers are read from /proc/self/pagemap.
+ * Console protocol (one line each, stdout):
+ *   XFM-MARKER-REGION pfns=0x1234+512,0x5678+512   (repeated for long lists)
+ *   XFM-MARKER-REGION-DONE pages=1024 runs=2
+ *   XFM-MARKER pfn=0x<hex> seed=0x<hex> tag=<tag>    (printed last = ready)
+ *   XFM-MARKER-CHANGED <hex of first 32 bytes>       (each time bytes 0..15 change)
+ *   XFM-MARKER-MOVED pfn=0x<hex>                     (the kernel migrated the page)
+ *
+ * "marker --emit-page SEED TAG" and "marker --emit-region SEED" write the
+ * expected bytes to stdout: dom0 uses them to give tests reference files.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+#define TAG_LEN 16u
+#define REGION_PAGES 1024u
+#define HUGE_ALIGN (2u * 1024u * 1024u)
+#define RUNS_PER_LINE 32u
+/* The region stream must differ from the marker stream for the same seed. */
+#define REGION_SEED_XOR 0x58464d524547494eull
+
+static uint64_t xorshift64(uint64_t *state)
+{
+    uint64_t x = *state;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return x;
+}
+
+/* A zero state would make xorshift emit zeros forever. */
+static uint64_t nonzero_seed(uint64_t seed)
+{
+    return seed ? seed : 0x9e3779b97f4a7c15ull;
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void fill_stream(unsigned char *p, size_t len, uint64_t *state)
+{
+    for (size_t off = 0; off < len; off += 8)
+        put_le64(p + off, xorshift64(state));
+}
+
+static void fill_marker(unsigned char *page, uint64_t seed, const char *tag)
+{
+    uint64_t state = nonzero_seed(seed);
+
+    fill_stream(page, PAGE, &state);
+    memset(page, 0, TAG_LEN);
+    memcpy(page, tag, strnlen(tag, TAG_LEN));
+}
+
+/* One continuous stream over the whole region; each page gets a header. */
+static void fill_region(unsigned char *region, uint64_t seed)
+{
+    uint64_t state = nonzero_seed(seed ^ REGION_SEED_XOR);
+
+    fill_stream(region, (size_t)REGION_PAGES * PAGE, &state);
+    for (uint64_t i = 0; i < REGION_PAGES; i++) {
+        memcpy(region + i * PAGE, "XFM-RGN-", 8);
+        put_le64(region + i * PAGE + 8, i);
+    }
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Returns the PFN of the page holding vaddr, 0 when not present/visible. */
+static uint64_t pfn_of(int pagemap, const void *vaddr)
+{
+    uint64_t entry;
+    off_t off = (off_t)((uintptr_t)vaddr / PAGE) * 8;
+
+    if (pread(pagemap, &entry, sizeof(entry), off) != (ssize_t)sizeof(entry))
+        return 0;
+    if (!(entry >> 63))
+        return 0;
+    return entry & ((1ull << 55) - 1);
+}
+
+static void *map_aligned(size_t len, size_t align)
+{
+    unsigned char *raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    return (void *)start;
+}
+
+/* Prints the region's frames as runs of consecutive PFNs. */
+static int print_region_runs(int pagemap, const unsigned char *region)
+{
+    uint64_t run_start = 0, run_len = 0, runs = 0, on_line = 0;
+
+    for (unsigned i = 0; i <= REGION_PAGES; i++) {
+        uint64_t pfn = i < REGION_PAGES ? pfn_of(pagemap, region + (size_t)i * PAGE) : 0;
+        if (i < REGION_PAGES && pfn == 0) {
+            printf("XFM-MARKER-ERROR region page %u has no visible pfn\n", i);
+            return -1;
+        }
+        if (run_len && i < REGION_PAGES && pfn == run_start + run_len) {
+            run_len++;
+            continue;
+        }
+        if (run_len) {
+            printf("%s0x%" PRIx64 "+%" PRIu64, on_line ? "," : "XFM-MARKER-REGION pfns=",
+                   run_start, run_len);
+            runs++;
+            if (++on_line == RUNS_PER_LINE) {
+                printf("\n");
+                on_line = 0;
+            }
+        }
+        run_start = pfn;
+        run_len = 1;
+    }
+    if (on_line)
+        printf("\n");
+    printf("XFM-MARKER-REGION-DONE pages=%u runs=%" PRIu64 "\n", REGION_PAGES, runs);
+    return 0;
+}
+
+static void hex_line(const char *prefix, const unsigned char *p, size_t len)
+{
+    printf("%s", prefix);
+    for (size_t i = 0; i < len; i++)
+        printf("%02x", p[i]);
+    printf("\n");
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
+}
+
+/* Never returns: reports changes of the tag bytes that dom0 makes. */
+static void watch(int pagemap, volatile unsigned char *page, uint64_t pfn)
+{
+    unsigned char seen[TAG_LEN], now[2 * TAG_LEN];
+
+    memcpy(seen, (const void *)page, TAG_LEN);
+    for (;;) {
+        sleep_ms(200);
+        memcpy(now, (const void *)page, sizeof(now));
+        if (memcmp(now, seen, TAG_LEN)) {
+            memcpy(seen, now, TAG_LEN);
+            hex_line("XFM-MARKER-CHANGED ", now, sizeof(now));
+        }
+        uint64_t cur = pfn_of(pagemap, (const void *)page);
+        if (cur && cur != pfn) {
+            pfn = cur;
+            printf("XFM-MARKER-MOVED pfn=0x%" PRIx64 "\n", pfn);
+        }
+    }
+}
+
+static int emit(int argc, char **argv)
+{
+    static unsigned char page[PAGE];
+    uint64_t seed = strtoull(argc > 2 ? argv[2] : "0", NULL, 0);
+
+    if (!strcmp(argv[1], "--emit-page")) {
+        fill_marker(page, seed, argc > 3 ? argv[3] : "XFM-MARKER");
+        return write_all(1, page, PAGE) ? 1 : 0;
+    }
+    unsigned char *region = malloc((size_t)REGION_PAGES * PAGE);
+    if (!region)
+        return 1;
+    fill_region(region, seed);
+    return write_all(1, region, (size_t)REGION_PAGES * PAGE) ? 1 : 0;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: marker SEED TAG | --emit-page SEED TAG | --emit-region SEED\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--emit-page") || !strcmp(argv[1], "--emit-region")))
+        return emit(argc, argv);
+    if (argc != 3)
+        return usage();
+
+    uint64_t seed = strtoull(argv[1], NULL, 0);
+    const char *tag = argv[2];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (pagemap < 0) {
+        printf("XFM-MARKER-ERROR open pagemap: %s\n", strerror(errno));
+        return 1;
+    }
+
+    /* 2 MiB alignment lets the kernel back the region with huge pages
+     * where it can (PVH), which gives tests runs of contiguous frames. */
+    unsigned char *region = map_aligned((size_t)REGION_PAGES * PAGE, HUGE_ALIGN);
+    unsigned char *page = map_aligned(PAGE, PAGE);
+    if (!region || !page) {
+        printf("XFM-MARKER-ERROR mmap: %s\n", strerror(errno));
+        return 1;
+    }
+    madvise(region, (size_t)REGION_PAGES * PAGE, MADV_HUGEPAGE);
+    madvise(page, PAGE, MADV_NOHUGEPAGE);
+    fill_region(region, seed);
+    fill_marker(page, seed, tag);
+    if (mlock(region, (size_t)REGION_PAGES * PAGE) || mlock(page, PAGE))
+        printf("XFM-MARKER-WARNING mlock: %s\n", strerror(errno));
+
+    if (print_region_runs(pagemap, region))
+        return 1;
+    uint64_t pfn = pfn_of(pagemap, page);
+    if (!pfn) {
+        printf("XFM-MARKER-ERROR marker page has no visible pfn\n");
+        return 1;
+    }
+    printf("XFM-MARKER pfn=0x%" PRIx64 " seed=0x%" PRIx64 " tag=%s\n", pfn, seed, tag);
+    watch(pagemap, page, pfn);
+    return 0;
+}
