@@ -113,7 +113,9 @@ static void bench_random(struct bench *b, struct result *res)
 	do {
 		/* Check the clock every 1024 reads, not every one. */
 		for (int i = 0; i < 1024; i++) {
-			uint64_t off = next_rand(&seed) % (b->total - 7) & ~7ull;
+			uint64_t off = next_rand(&seed) % (b->total - 7);
+
+			off &= ~UINT64_C(7);
 
 			rc = xfm_read(b->h, addr_at(b, off), &v, 8, 0);
 			if (rc < 0) {
@@ -182,9 +184,11 @@ static void print_text(const struct bench *b)
 			fmt_size(size, sizeof(size), (uint64_t)(r->ops / s));
 			snprintf(rate, sizeof(rate), "%s/s", size);
 		} else if (i == 1) {
-			snprintf(rate, sizeof(rate), "%.0f reads/s", r->ops / s);
+			snprintf(rate, sizeof(rate), "%.0f reads/s",
+				 r->ops / s);
 		} else {
-			snprintf(rate, sizeof(rate), "%.0f maps/s, %.0f frames/s",
+			snprintf(rate, sizeof(rate),
+				 "%.0f maps/s, %.0f frames/s",
 				 r->ops / s, r->frames / s);
 		}
 		printf("%-22s %14" PRIu64 " %8.2f  %s\n", r->name, r->ops,
@@ -288,8 +292,10 @@ static int bench_main(struct cli *cli, int argc, char **argv)
 			if (parse_seconds(optarg, &b.time, &why) < 0)
 				return cli_usage(cli, "--time '%s': %s",
 						 optarg, why);
-		} else if ((rc = cli_common_opt(cli, &cmd_bench, c, argv)) >= 0) {
-			return rc;
+		} else {
+			rc = cli_common_opt(cli, &cmd_bench, c, argv);
+			if (rc >= 0)
+				return rc;
 		}
 	}
 	if (argc - optind != 1)

@@ -57,7 +57,8 @@ static void report(const struct cli *cli, const char *out,
 
 	if (cli->json) {
 		obj = json_object_new_object();
-		json_object_object_add(obj, "path", json_object_new_string(out));
+		json_object_object_add(obj, "path",
+				       json_object_new_string(out));
 		json_object_object_add(obj, "format",
 				       json_object_new_string(o->format_name));
 		json_object_object_add(obj, "bytes", json_u64(bytes));

@@ -135,7 +135,8 @@ static int copy_span(struct reader *r)
 			rc = cli_lib_err(r->cli, rc, NULL);
 			break;
 		}
-		rc = emit(r, o->addr + done, buf, (size_t)n) < 0 ? EXIT_RUNTIME : 0;
+		if (emit(r, o->addr + done, buf, (size_t)n) < 0)
+			rc = EXIT_RUNTIME;
 		done += n;
 		progress_update(&pg, done);
 	}
@@ -295,8 +296,8 @@ static int read_args(struct cli *cli, int argc, char **argv,
 	if (!has_len && parse_size(argv[2], &o->len, &why) < 0)
 		return cli_usage(cli, "LEN '%s': %s", argv[2], why);
 	if (o->len > UINT64_MAX - o->addr)
-		return cli_usage(cli, "0x%" PRIx64 "+0x%" PRIx64 ": range wraps "
-				 "past the end of the address space",
+		return cli_usage(cli, "0x%" PRIx64 "+0x%" PRIx64 ": range "
+				 "wraps past the end of the address space",
 				 o->addr, o->len);
 	return 0;
 }

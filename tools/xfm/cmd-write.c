@@ -57,7 +57,8 @@ static int write_span(struct cli *cli, xfm_handle *h, struct write_opts *o)
 		return EXIT_RUNTIME;
 	}
 	while (done < o->len && !rc) {
-		size_t n = (size_t)(o->len - done < CHUNK ? o->len - done : CHUNK);
+		uint64_t left = o->len - done;
+		size_t n = (size_t)(left < CHUNK ? left : CHUNK);
 
 		if (next_bytes(cli, o, done, buf, n) < 0) {
 			rc = EXIT_RUNTIME;
@@ -138,8 +139,9 @@ static int write_args(struct cli *cli, int argc, char **argv,
 	const char *why;
 
 	if (argc != 2)
-		return cli_usage(cli, argc < 2 ? "missing SOURCE or ADDR "
-				 "(see 'xfm help write')" : "too many arguments");
+		return cli_usage(cli, argc < 2 ?
+				 "missing SOURCE or ADDR (see 'xfm help write')" :
+				 "too many arguments");
 	if (parse_u64(argv[1], &o->addr, &why) < 0)
 		return cli_usage(cli, "ADDR '%s': %s", argv[1], why);
 	if (!o->hex == !o->file)

@@ -182,7 +182,8 @@ int main(int argc, char **argv)
 		return help_command(&cli, argc, argv);
 	cmd = find_command(argv[0]);
 	if (!cmd)
-		return cli_usage(&cli, "unknown command '%s' (see 'xfm --help')",
+		return cli_usage(&cli,
+				 "unknown command '%s' (see 'xfm --help')",
 				 argv[0]);
 	cli.cmd = cmd->name;
 	set_signals();

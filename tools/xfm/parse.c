@@ -34,7 +34,8 @@ static int parse_digits(const char *s, unsigned int base, uint64_t *out,
 	const char *p = s;
 	int d;
 
-	for (; (d = hexval((unsigned char)*p)) >= 0 && (unsigned)d < base; p++) {
+	for (; (d = hexval((unsigned char)*p)) >= 0 && (unsigned int)d < base;
+	     p++) {
 		if (v > (UINT64_MAX - (uint64_t)d) / base) {
 			*why = "number too large";
 			return -1;

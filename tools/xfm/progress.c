@@ -48,7 +48,8 @@ void progress_start(struct progress *p, const struct cli *cli,
 
 static void fmt_eta(char *buf, size_t len, double secs)
 {
-	unsigned int s = secs > 0 && secs < 359999 ? (unsigned int)(secs + 0.5) : 0;
+	unsigned int s = secs > 0 && secs < 359999 ?
+		(unsigned int)(secs + 0.5) : 0;
 
 	if (secs < 0 || secs > 359999)
 		snprintf(buf, len, "--:--");
