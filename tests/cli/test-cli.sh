@@ -286,6 +286,15 @@ ERR=$(cat "$T/err")
 if [[ $RC == 130 && ! -e $T/huge.bin && $ERR == "xfm: read: interrupted at 0x"* ]] &&
    no_temps; then pass "read -o: SIGINT exits 130 and removes the temporary"
 else fail "read -o: SIGINT" "rc $RC" "$ERR"; fi
+timeout --preserve-status -s INT 0.5 "$XFM" dump "$T/huge.raw" "$T/huge.dump" \
+	>/dev/null 2>"$T/err"
+RC=$?
+ERR=$(cat "$T/err")
+if [[ $RC == 130 && ! -e $T/huge.dump &&
+      $ERR == "xfm: dump: $T/huge.dump: interrupted; nothing written" &&
+      $(ls "$T" | grep -c huge) == 1 ]]; then
+	pass "dump: SIGINT exits 130 and leaves nothing behind"
+else fail "dump: SIGINT" "rc $RC" "$ERR" "$(ls "$T")"; fi
 rm -f "$T/huge.raw"
 
 # --- search -------------------------------------------------------------

@@ -89,7 +89,8 @@ static int run_dump(struct cli *cli, xfm_handle *h, const char *out,
 	progress_start(&pg, cli, "dump", total);
 	rc = xfm_dump(h, out, o->format, o->flags, on_progress, &pg);
 	progress_end(&pg);
-	if (rc == -ECANCELED) {
+	/* A signal may surface as -EINTR from a write: same meaning. */
+	if (rc == -ECANCELED || (rc < 0 && cli_interrupted)) {
 		cli_err(cli, "%s: interrupted; nothing written", out);
 		return EXIT_INTERRUPTED;
 	}
