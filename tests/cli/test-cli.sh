@@ -358,6 +358,54 @@ run write --force-write "$RAW" 0x1000 --hex 'de ad g0'
 expect_err 2 "xfm: write: --hex 'de ad g0': bad hex digit 'g'" \
 	"write: bad hex: exit 2"
 
+# Writing for real, on a writable source: a live-QEMU source whose QMP
+# socket is served by fake-qmp.py over a 1 MiB RAM file of zeros.
+HERE=$(cd "$(dirname "$0")" && pwd)
+head -c 1M /dev/zero >"$T/ram"
+"$PY" "$HERE/fake-qmp.py" "$T/qmp.sock" "$T/ram" 1048576 2>/dev/null &
+QMP_PID=$!
+trap 'kill $QMP_PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 50); do [ -S "$T/qmp.sock" ] && break; sleep 0.1; done
+Q=qemu:$T/qmp.sock
+# bytes FILE OFF LEN: those bytes of FILE as hex
+bytes() { od -An -tx1 -j "$2" -N "$3" "$1" | tr -d ' \n'; }
+
+if [ -S "$T/qmp.sock" ]; then
+	run write "$Q" 0x1000 --hex deadbeef
+	is "$RC:$(bytes "$T/ram" 0x1000 4)" "2:00000000" \
+		"write on a writable source without --force-write: exit 2, nothing written"
+
+	run write --force-write "$Q" 0x1000 --hex "de ad be ef"
+	is "$RC:$OUT:$(bytes "$T/ram" 0xffe 8)" \
+		"0:wrote 4 bytes at 0x1000: de ad be ef:0000deadbeef0000" \
+		"write --hex: says what it wrote, and wrote exactly that"
+
+	run read "$Q" 0xff8 0x10
+	is "$OUT" "00000ff8  00 00 00 00 00 00 00 00  de ad be ef 00 00 00 00  |................|
+00001008" "write: read back through xfm"
+
+	printf 'The quick brown fox jumps' >"$T/data"
+	run write --force-write "$Q" 0x2001 --file "$T/data"
+	is "$RC:$OUT" "0:wrote 25 bytes at 0x2001: 54 68 65 20 71 75 69 63 6b 20 62 72 6f 77 6e 20 ..." \
+		"write --file: long data is shown up to 16 bytes"
+	cmp -s <(tail -c +$((0x2001 + 1)) "$T/ram" | head -c 25) "$T/data" &&
+		pass "write --file: the file's bytes at the address" ||
+		fail "write --file: bytes in guest memory"
+
+	run --json write --force-write "$Q" 0xfffff --hex 7f
+	is "$RC:$OUT" '0:{"address":1048575,"length":1,"head":"7f"}' \
+		"write --json: exact document (last byte of memory)"
+
+	run write --force-write "$Q" 0xffffe --hex 01020304
+	expect_err 4 "xfm: write: 0xffffe+0x4: address 0x100000 is not in the source; nothing written" \
+		"write past the end: exit 4"
+	is "$(bytes "$T/ram" 0xffffe 2)" "007f" "write past the end: nothing written"
+else
+	for t in 1 2 3 4 5 6 7 8; do
+		skip "write on a live-QEMU source" "fake QMP server did not start"
+	done
+fi
+
 # --- dump ---------------------------------------------------------------
 
 # dump SRC FORMAT: dump, then check the dump reads back the same: the
