@@ -6,8 +6,10 @@
 #   123 VM crashed or ended without a result, 124 timeout,
 #   125 lab setup failed in dom0 (toolstack, guest without marker), or a
 #       damaged export when the command itself passed.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
+# shellcheck disable=SC2034 # LAB_RC_HOST is used by lab_die (common.sh)
 LAB_RC_USAGE=2 LAB_RC_SKIP=77 LAB_RC_HOST=122 LAB_RC_CRASH=123 LAB_RC_TIMEOUT=124
 LAB_RC_SETUP=125
 
@@ -29,8 +31,8 @@ EOF
 }
 
 parse_args() {
-    LAB_ARCH=x86_64 LAB_GUESTS="pvh pv" LAB_PAYLOAD= LAB_RUN_CMD= LAB_TIMEOUT=120
-    LAB_GUEST_TIMEOUT=120 LAB_OUT= LAB_KEEP=0 LAB_XEN_LOGLVL=warning
+    LAB_ARCH=x86_64 LAB_GUESTS="pvh pv" LAB_PAYLOAD='' LAB_RUN_CMD='' LAB_TIMEOUT=120
+    LAB_GUEST_TIMEOUT=120 LAB_OUT='' LAB_KEEP=0 LAB_XEN_LOGLVL=warning
     while [ $# -gt 0 ]; do
         case $1 in
             --arch) LAB_ARCH=$2; shift 2 ;;
@@ -67,6 +69,7 @@ load_arch() {
     . "$here/lib/common.sh"
     # shellcheck source=lib/x86_64.sh
     . "$here/lib/$LAB_ARCH.sh"
+    # shellcheck disable=SC2034 # used by common.sh
     LAB_GUEST_TYPES=$ARCH_GUEST_TYPES
     local g
     for g in $LAB_GUESTS; do
@@ -89,7 +92,7 @@ inputs_hash() {
     {
         echo "$LAB_ARCH $LAB_KVER"
         dpkg-query -W "${ARCH_PACKAGES[@]}" 2>/dev/null
-        cat "$LAB_DIR"/lib/*.sh "$LAB_DIR"/dom0/* "$LAB_DIR"/guest/*
+        cat "$LAB_DIR/lib/common.sh" "$LAB_DIR/lib/$LAB_ARCH.sh" "$LAB_DIR"/dom0/* "$LAB_DIR"/guest/*
         ls -l --time-style=+%s "$(arch_xen_source)" "$(arch_kernel_image "$LAB_KVER")"
     } | sha256sum | cut -d' ' -f1
 }
@@ -147,6 +150,7 @@ prepare() {
     lab_append_archive "$RUN/initramfs" "$RUN/payload.cpio.gz"
 }
 
+# shellcheck disable=SC2317 # invoked by trap
 cleanup() {
     local rc=$?
     if [ -n "${QEMU_PID:-}" ]; then
@@ -167,7 +171,7 @@ watch_vm() {
     VM_END=
     while kill -0 "$QEMU_PID" 2>/dev/null; do
         if [ -z "$grace" ] && grep -qE '^XFM-LAB-(EXIT|FAIL) ' "$log"; then
-            VM_END=exit grace=$((SECONDS + 15))
+            VM_END='exit' grace=$((SECONDS + 15))
         elif [ -z "$grace" ] && grep -qE 'Kernel panic - not syncing|Panic on CPU|Manual reset required' "$log"; then
             VM_END=crash grace=$((SECONDS + 2))
         fi
@@ -180,7 +184,8 @@ watch_vm() {
     QEMU_PID=
     # A QEMU that died (or timed out in timeout(1)) by itself: look at the log.
     if [ -z "$VM_END" ]; then
-        if grep -qE '^XFM-LAB-(EXIT|FAIL) ' "$log"; then VM_END=exit; else VM_END=crash; fi
+        VM_END=crash
+        if grep -qE '^XFM-LAB-(EXIT|FAIL) ' "$log"; then VM_END='exit'; fi
     fi
 }
 

@@ -73,7 +73,7 @@ lab_elf_info() {
 # paths, under LAB_SYSROOT when cross). Sets variables instead of printing:
 # a command substitution costs a fork.
 lab_find_lib() {
-    local name=$1 from=$2 dir origin=${2%/*}
+    local name=$1 dir origin=${2%/*}
     FOUND_LIB=
     for dir in "${ELF_RUNPATH[@]}" "${ARCH_LIB_DIRS[@]}"; do
         [ -n "$dir" ] || continue

@@ -30,7 +30,7 @@ DOM0_CMDLINE="console=hvc0 earlyprintk=xen rdinit=/init"
 # Newest Debian kernel that has its modules installed.
 arch_kernel_version() {
     local v
-    for v in $(cd /boot && ls vmlinuz-*-amd64 2>/dev/null | sed 's/^vmlinuz-//' | sort -rV); do
+    for v in $(printf '%s\n' /boot/vmlinuz-*-amd64 | sed 's|^/boot/vmlinuz-||' | sort -rV); do
         [ -d "/lib/modules/$v" ] && { echo "$v"; return 0; }
     done
     return 1

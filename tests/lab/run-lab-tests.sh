@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
 main() {
-    local build= arg
+    local build='' arg
     local -a programs=()
     while [ $# -gt 0 ]; do
         arg=$1

@@ -21,7 +21,8 @@ run_pages() {
 
 guest_checks() {
     g=$1
-    p=XFM_GUEST_$(echo "$g" | tr 'a-z' 'A-Z')
+    p=XFM_GUEST_$(echo "$g" | tr '[:lower:]' '[:upper:]')
+    domid='' pfn='' runs='' pages='' mfile='' pattern=''
     eval "domid=\${${p}_DOMID:-} pfn=\${${p}_MARKER_PFN:-} runs=\${${p}_REGION_PFNS:-}"
     eval "pages=\${${p}_REGION_PAGES:-} mfile=\${${p}_MARKER_FILE:-} pattern=\${${p}_MARKER_PATTERN:-}"
     check "xl list shows xfm-$g" sh -c "xl list | grep -q '^xfm-$g '"
@@ -48,7 +49,7 @@ smoke() {
 run_programs() {
     [ -d /payload/tests ] || return 0
     for t in /payload/tests/*; do
-        [ -f "$t" ] && [ -x "$t" ] || continue
+        { [ -f "$t" ] && [ -x "$t" ]; } || continue
         name=${t##*/}
         echo "# running $name"
         "$t"
