@@ -77,8 +77,11 @@ enum xfm_open_flags {
  *   "file:<path>"   a memory dump; format detected from its content
  *                   (Xen dump-core, QEMU/ELF core, LiME, else raw)
  *   "<path>"        same as file:<path>
- *   "qemu:<socket>" a live QEMU guest whose RAM is a shared file,
- *                   through its QMP socket
+ *   "qemu:<socket>" a live QEMU guest whose RAM is a shared file
+ *                   (-object memory-backend-file,...,share=on), through
+ *                   its QMP socket: the guest-physical layout is asked
+ *                   of QEMU at open, then the socket is closed and the
+ *                   file itself is read and mapped (MAP_SHARED)
  * @flags: enum xfm_open_flags.
  * On success stores a new handle in *out and returns 0.
  * Errors: -EINVAL bad URI or flags, -ENOENT no such file or domain,
@@ -261,8 +264,18 @@ typedef int (*xfm_progress_fn)(void *opaque, uint64_t done, uint64_t total);
  * @format, streaming in large batches with bounded memory.  The output is
  * written to a temporary file beside @path and renamed over it only when
  * complete: on any failure nothing is left behind.  @progress may be NULL.
+ * The temporary file is ".<name>.xfm-XXXXXX" beside @path, mode 0600
+ * until renamed (then 0644).  All-zero 64 KiB blocks are left as holes
+ * (the file is sparse); bytes of a listed range that the source cannot
+ * supply (a range not ending on a frame, a frame that vanished from a
+ * live guest) are written as zeros.  ELF: p_vaddr = p_paddr, data
+ * page-aligned (so it can be mapped), PN_XNUM past 65534 ranges,
+ * e_machine from the source's "elf.machine" fact else this host's.  Xen
+ * dump-core: HVM layout (.xen_pfn), page size = the source's frame size,
+ * no vCPU contexts (nr_vcpus 0).
  * Errors: -EINVAL bad format or flags, -EEXIST, -ENOSPC, -EIO,
- * -ECANCELED, and the source's read errors.
+ * -ECANCELED, and the source's read errors; the message names the file
+ * and the offset.
  */
 int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	     unsigned int flags, xfm_progress_fn progress, void *opaque);

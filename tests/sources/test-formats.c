@@ -539,6 +539,98 @@ static void zero_copy(void **state)
 	cb_free(&b);
 }
 
+/* ------------------------------------------------------------------ */
+/* Mutations: damaged files open (as something) or fail with -ENOEXEC, */
+/* and whatever opens can be read and mapped: never a crash.           */
+
+static uint64_t rng = 0x9e3779b97f4a7c15;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void read_everything(xfm_handle *h)
+{
+	xfm_range r[64];
+	int64_t n = xfm_get_ranges(h, r, 64);
+	uint8_t *buf = malloc(1 << 16);
+
+	for (int64_t i = 0; i < n && i < 64; i++) {
+		uint64_t len = r[i].size < (1 << 16) ? r[i].size : (1 << 16);
+		xfm_extent e = { r[i].start / 4096, 0, 0 };
+		xfm_mapping *m;
+
+		xfm_read(h, r[i].start, buf, len, XFM_READ_ZERO_FILL);
+		if (xfm_map(h, &e, 1, XFM_PROT_READ, NULL, &m) > 0) {
+			volatile uint8_t x = *(uint8_t *)xfm_map_addr(m);
+
+			(void)x;
+			xfm_unmap(m);
+		}
+	}
+	free(buf);
+}
+
+static void mutate_and_open(const struct cbuf *orig, const char *name)
+{
+	struct cbuf b = { 0 };
+	xfm_handle *h;
+	int rc, opened = 0;
+
+	for (int k = 0; k < 400; k++) {
+		cb_put(&b, 0, orig->p, orig->len);
+		b.len = orig->len;
+		for (int j = 0, n = 1 + next_rand() % 4; j < n; j++) {
+			/* mostly the headers, where the numbers are */
+			size_t span = next_rand() % 4 ? 2048 : b.len;
+			size_t at = next_rand() % (span < b.len ? span : b.len);
+
+			b.p[at] = (uint8_t)next_rand();
+		}
+		if (next_rand() % 8 == 0)
+			cb_truncate(&b, next_rand() % b.len);
+		cb_write(&b, file(name));
+		rc = xfm_open(&h, path, 0);
+		if (rc && rc != -ENOEXEC)
+			fail_msg("%s #%d: %d %s", name, k, rc, xfm_last_error());
+		if (rc)
+			continue;
+		opened++;
+		read_everything(h);
+		xfm_close(h);
+	}
+	print_message("# %s: %d of 400 mutants opened\n", name, opened);
+	cb_free(&b);
+}
+
+static void mutations(void **state)
+{
+	struct cbuf b = { 0 };
+	struct craft_elf le;
+	struct craft_xen lx;
+
+	(void)state;
+	craft_elf(&b, true, false, loads, 3, false, &le);
+	mutate_and_open(&b, "m-elf64");
+	cb_free(&b);
+	craft_elf(&b, false, true, loads, 3, true, &le);
+	mutate_and_open(&b, "m-elf32be-xnum");
+	cb_free(&b);
+	craft_xen(&b, false, pfns, 6, 4096, &lx);
+	mutate_and_open(&b, "m-xen-hvm");
+	cb_free(&b);
+	craft_xen(&b, true, pfns, 6, 4096, &lx);
+	mutate_and_open(&b, "m-xen-pv");
+	cb_free(&b);
+	craft_lime(&b, lranges, 3);
+	mutate_and_open(&b, "m-lime");
+	cb_free(&b);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -564,6 +656,7 @@ int main(void)
 		cmocka_unit_test(lime_corrupt),
 		cmocka_unit_test(raw_ok),
 		cmocka_unit_test(zero_copy),
+		cmocka_unit_test(mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
