@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "craft.h"
+#include "tap.h"
 #include "xfm.h"
 
 #define READNOTES "/usr/lib/xen-4.17/bin/readnotes"
@@ -408,7 +409,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-int main(void)
+static int run_group(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lime_to_all),
@@ -422,4 +423,9 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
+}
+
+int main(void)
+{
+	return tap_run(run_group);
 }

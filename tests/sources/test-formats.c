@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "craft.h"
+#include "tap.h"
 #include "xfm.h"
 
 static char path[256];
@@ -638,7 +639,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-int main(void)
+static int run_group(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(elf64_le),
@@ -660,4 +661,9 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
+}
+
+int main(void)
+{
+	return tap_run(run_group);
 }

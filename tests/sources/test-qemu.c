@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "craft.h"
+#include "tap.h"
 #include "xfm.h"
 
 #define QEMU "qemu-system-x86_64"
@@ -621,7 +622,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-int main(void)
+static int run_group(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(live_read),
@@ -634,11 +635,16 @@ int main(void)
 		cmocka_unit_test(errors),
 	};
 
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
+
+int main(void)
+{
 	if (sh("command -v " QEMU " >/dev/null && command -v timeout "
 	       ">/dev/null") != 0) {
 		printf("1..0 # SKIP " QEMU " or timeout(1) not installed\n");
 		return 0;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return tap_run(run_group);
 }
