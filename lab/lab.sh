@@ -26,13 +26,16 @@ usage: lab/lab.sh [--arch x86_64] [--guests "pvh pv"] --payload DIR --run 'CMD'
   --out DIR           console.log and files sent with lab-export land here
   --keep              keep the run directory (under $XFM_LAB_DIR/<arch>/runs)
   --xen-loglvl LVL    Xen log level while CMD runs (default warning; "" = unchanged)
-Environment: XFM_LAB_DIR (cache, default /var/tmp/xfm-lab)
+  --retries N         boot again up to N times when the VM fails before CMD
+                      starts (default 1, or $XFM_LAB_RETRIES)
+Environment: XFM_LAB_DIR (cache, default /var/tmp/xfm-lab), XFM_LAB_RETRIES
 EOF
 }
 
 parse_args() {
     LAB_ARCH=x86_64 LAB_GUESTS="pvh pv" LAB_PAYLOAD='' LAB_RUN_CMD='' LAB_TIMEOUT=120
     LAB_GUEST_TIMEOUT=120 LAB_OUT='' LAB_KEEP=0 LAB_XEN_LOGLVL=warning
+    LAB_RETRIES=${XFM_LAB_RETRIES:-1}
     while [ $# -gt 0 ]; do
         case $1 in
             --arch) LAB_ARCH=$2; shift 2 ;;
@@ -44,6 +47,7 @@ parse_args() {
             --out) LAB_OUT=$2; shift 2 ;;
             --keep) LAB_KEEP=1; shift ;;
             --xen-loglvl) LAB_XEN_LOGLVL=$2; shift 2 ;;
+            --retries) LAB_RETRIES=$2; shift 2 ;;
             -h | --help) usage; exit 0 ;;
             *) usage >&2; exit "$LAB_RC_USAGE" ;;
         esac
@@ -52,6 +56,7 @@ parse_args() {
     [ -d "$LAB_PAYLOAD" ] || bad="--payload DIR is required"
     [ -n "$LAB_RUN_CMD" ] || bad="--run CMD is required"
     [[ $LAB_TIMEOUT =~ ^[0-9]+$ && $LAB_GUEST_TIMEOUT =~ ^[0-9]+$ ]] || bad="timeouts are seconds"
+    [[ $LAB_RETRIES =~ ^[0-9]+$ ]] || bad="--retries wants a number"
     [[ $LAB_ARCH =~ ^[a-z0-9_]+$ ]] || bad="bad --arch"
     [[ $LAB_XEN_LOGLVL =~ ^[a-z]*$ ]] || bad="bad --xen-loglvl"
     if [ -n "$bad" ]; then
@@ -242,9 +247,16 @@ finish() {
     if ! lab_extract_exports "$RUN/console.log" "$out" && [ "$rc" = 0 ]; then
         rc=$LAB_RC_SETUP
     fi
-    [ -n "$LAB_OUT" ] && cp "$RUN/console.log" "$LAB_OUT/console.log"
+    [ -n "$LAB_OUT" ] && cp "$RUN"/console*.log "$LAB_OUT/"
     lab_log "done: exit $rc, VM ${VM_SECONDS}s, total ${SECONDS}s"
     return "$rc"
+}
+
+# True when the VM failed before the payload started: nothing the payload
+# did can have caused it, so another boot is safe.
+failed_before_payload() {
+    [ "$1" -ge "$LAB_RC_CRASH" ] && [ "$1" -le "$LAB_RC_SETUP" ] &&
+        ! grep -q '^XFM-LAB-PAYLOAD-BEGIN' "$RUN/console.log"
 }
 
 main() {
@@ -254,8 +266,21 @@ main() {
     trap 'exit 130' INT TERM
     ensure_host
     prepare
-    run_vm
-    local rc=0
+    local rc attempt=1
+    while :; do
+        rc=0
+        run_vm
+        result > /dev/null 2>&1 || rc=$?
+        if [ "$attempt" -le "$LAB_RETRIES" ] && failed_before_payload "$rc"; then
+            mv "$RUN/console.log" "$RUN/console.failed-$attempt.log"
+            lab_log "VM failed before the payload started (exit $rc); booting again" \
+                "(retry $attempt of $LAB_RETRIES, log kept as console.failed-$attempt.log)"
+            attempt=$((attempt + 1))
+            continue
+        fi
+        break
+    done
+    rc=0
     finish || rc=$?
     exit "$rc"
 }

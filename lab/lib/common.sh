@@ -335,7 +335,11 @@ lab_console_passthrough() {
     l ~ /^XFM-LAB-PAYLOAD-END/ { inp = 0; next }
     l ~ /^XFM-LAB-EXPORT-BEGIN / { print "lab: exporting " $2 " (" $3 " bytes)" > "/dev/stderr"; next }
     l ~ /^XFM-B64 / || l ~ /^XFM-LAB-EXPORT-END/ { next }
-    l ~ /^XFM-LAB-(STAGE|FAIL) / { sub(/^XFM-LAB-/, "", l); print "lab: " l > "/dev/stderr"; fflush("/dev/stderr"); next }
+    l ~ /^XFM-LAB-(STAGE|FAIL|FACT) / {
+        sub(/^XFM-LAB-/, "", l)
+        if (length(l) > 150) l = substr(l, 1, 150) "..."
+        print "lab: " l > "/dev/stderr"; fflush("/dev/stderr"); next
+    }
     inp && l !~ /^\(XEN\) / { print l; fflush() }
     '
 }
