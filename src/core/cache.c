@@ -39,21 +39,23 @@ int xfm_cache_init(xfm_handle *h, uint64_t window_size, uint32_t nr)
 	return 0;
 }
 
-static size_t window_len(xfm_handle *h, const struct xfm_window *w)
+/* Frames in the window of @wf frames from @first, cut at max_frame. */
+static size_t window_len(xfm_handle *h, uint64_t first, uint64_t wf)
 {
-	uint64_t n = h->cache.window_frames;
+	uint64_t n = wf;
 
-	if (w->first > h->geo.max_frame)
+	if (first > h->geo.max_frame)
 		return 0;
-	if (h->geo.max_frame - w->first < n - 1)
-		n = h->geo.max_frame - w->first + 1;
+	if (h->geo.max_frame - first < n - 1)
+		n = h->geo.max_frame - first + 1;
 	return (size_t)n;
 }
 
 static void window_free(xfm_handle *h, struct xfm_window *w)
 {
+	/* Its own size: xfm_set_cache() may have changed the cache's. */
 	if (w->addr)
-		h->src->ops->unmap(h->src, w->addr, window_len(h, w));
+		h->src->ops->unmap(h->src, w->addr, (size_t)w->nframes);
 	free(w->err);
 	free(w);
 }
@@ -77,7 +79,7 @@ void xfm_cache_drop(xfm_handle *h, uint64_t first, uint64_t last)
 
 	for (uint32_t i = 0; i < h->cache.nr;) {
 		struct xfm_window *w = s[i];
-		uint64_t wlast = w->first + h->cache.window_frames - 1;
+		uint64_t wlast = w->first + w->nframes - 1;
 
 		if (w->first <= last && wlast >= first)
 			remove_slot(h, i);
@@ -104,8 +106,9 @@ static struct xfm_window *lookup(xfm_handle *h, uint64_t first)
 	return NULL;
 }
 
-/* Map a window without holding the lock (mapping is slow). */
-static int window_map(xfm_handle *h, uint64_t first, struct xfm_window **out)
+/* Map a window of @wf frames without holding the lock (mapping is slow). */
+static int window_map(xfm_handle *h, uint64_t first, uint64_t wf,
+		      struct xfm_window **out)
 {
 	struct xfm_window *w = calloc(1, sizeof(*w));
 	uint64_t *frames = NULL;
@@ -116,7 +119,8 @@ static int window_map(xfm_handle *h, uint64_t first, struct xfm_window **out)
 	if (!w)
 		goto fail;
 	w->first = first;
-	n = window_len(h, w);
+	n = window_len(h, first, wf);
+	w->nframes = n;
 	w->err = calloc(n, sizeof(*w->err));
 	frames = malloc(n * sizeof(*frames));
 	if (!w->err || !frames)
@@ -161,13 +165,20 @@ static bool evict_one(xfm_handle *h)
 	return true;
 }
 
-/* Get a referenced window holding frame @first (window aligned). */
-static int window_get(xfm_handle *h, uint64_t first, struct xfm_window **out)
+/*
+ * Get a referenced window holding @frame.  The window size is read under
+ * the lock, and checked again before the new window joins the table: a
+ * concurrent xfm_set_cache() may change it while we map.
+ */
+static int window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out)
 {
 	struct xfm_window *w, *mine = NULL;
+	uint64_t wf, first;
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
+	wf = h->cache.window_frames;
+	first = frame / wf * wf;
 	w = lookup(h, first);
 	if (w) {
 		h->cache.hits++;
@@ -176,15 +187,17 @@ static int window_get(xfm_handle *h, uint64_t first, struct xfm_window **out)
 	h->cache.misses++;
 	pthread_mutex_unlock(&h->lock);
 
-	rc = window_map(h, first, &mine);
+	rc = window_map(h, first, wf, &mine);
 	if (rc < 0)
 		return rc;
 
 	pthread_mutex_lock(&h->lock);
-	w = lookup(h, first);  /* another thread may have mapped it too */
+	/* another thread may have mapped it too */
+	w = wf == h->cache.window_frames ? lookup(h, first) : NULL;
 	if (w) {
 		window_free(h, mine);
-	} else if (h->cache.nr_max && evict_one(h)) {
+	} else if (wf == h->cache.window_frames && h->cache.nr_max &&
+		   evict_one(h)) {
 		w = mine;
 		h->cache.win[h->cache.nr++] = w;
 	} else {
@@ -270,18 +283,19 @@ static int copy_window(xfm_handle *h, struct xfm_window *w, uint64_t addr,
 static int access_memory(xfm_handle *h, uint64_t addr, char *buf,
 			 uint64_t len, bool write, unsigned int flags)
 {
-	uint64_t wbytes = h->cache.window_frames * h->psz.frame;
+	uint64_t fs = h->psz.frame;
 	int rc;
 
 	while (len) {
-		uint64_t first = addr / wbytes * h->cache.window_frames;
-		uint64_t off = addr % wbytes;
-		uint64_t n = wbytes - off < len ? wbytes - off : len;
 		struct xfm_window *w;
+		uint64_t n;
 
-		rc = window_get(h, first, &w);
+		rc = window_get(h, addr / fs, &w);
 		if (rc < 0)
 			return rc;
+		/* Up to the end of this window, whatever its size. */
+		n = (w->first + w->nframes) * fs - addr;
+		n = n < len ? n : len;
 		rc = copy_window(h, w, addr, buf, n, write, flags);
 		window_put(h, w);
 		if (rc < 0)

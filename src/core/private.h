@@ -126,6 +126,8 @@ int xfm_qemu_open(const char *sock, unsigned int flags,
 
 struct xfm_window {
 	uint64_t first;     /* first frame; window_frames aligned */
+	uint64_t nframes;   /* frames mapped: the cache may be resized
+			     * while this window is in use */
 	void *addr;
 	int *err;           /* per frame */
 	uint32_t users;     /* readers copying out of it now */
