@@ -97,7 +97,9 @@ static int cmp_seg(const void *a, const void *b)
 /* Sort, then refuse overlaps and data that lies past the end of file. */
 static int check_segs(struct xfm_file *f)
 {
-	qsort(f->segs, f->nsegs, sizeof(*f->segs), cmp_seg);
+	/* segs is NULL when a parser found nothing: qsort must not see it. */
+	if (f->nsegs > 1)
+		qsort(f->segs, f->nsegs, sizeof(*f->segs), cmp_seg);
 	for (size_t i = 0; i < f->nsegs; i++) {
 		const struct xfm_file_seg *s = &f->segs[i];
 
