@@ -96,6 +96,8 @@ ensure_host() {
 inputs_hash() {
     {
         echo "$LAB_ARCH $LAB_KVER"
+        # Arch settings baked into the image (they may come from the environment).
+        for g in $ARCH_GUEST_TYPES; do arch_guest_cfg_extra "$g"; done
         dpkg-query -W "${ARCH_PACKAGES[@]}" 2>/dev/null
         cat "$LAB_DIR/lib/common.sh" "$LAB_DIR/lib/$LAB_ARCH.sh" "$LAB_DIR"/dom0/* "$LAB_DIR"/guest/*
         ls -l --time-style=+%s "$(arch_xen_source)" "$(arch_kernel_image "$LAB_KVER")"

@@ -351,7 +351,15 @@ lab_extract_exports() {
     mkdir -p "$dir"
     awk "$LAB_AWK_NORMALIZE"'
     { l = norm($0) }
-    l ~ /^XFM-LAB-EXPORT-BEGIN / { split(l, a, " "); name = a[2]; printf "" > (dir "/" name ".b64"); print a[2], a[3], a[4] > (dir "/.exports"); next }
+    l ~ /^XFM-LAB-EXPORT-BEGIN / {
+        split(l, a, " ")
+        name = a[2]
+        # Names come from the VM: keep them inside DIR.
+        if (name !~ /^[A-Za-z0-9_][A-Za-z0-9._-]*$/) { name = ""; next }
+        printf "" > (dir "/" name ".b64")
+        print a[2], a[3], a[4] > (dir "/.exports")
+        next
+    }
     l ~ /^XFM-LAB-EXPORT-END / { close(dir "/" name ".b64"); name = ""; next }
     name != "" && l ~ /^XFM-B64 / { print substr(l, 9) > (dir "/" name ".b64") }
     ' dir="$dir" "$log"

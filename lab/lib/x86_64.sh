@@ -21,7 +21,20 @@ ARCH_EXTRA_LIBS=(libgcc_s.so.1 libxenforeignmemory.so.1 libxencall.so.1 libxende
     libxenlight.so.4.17)
 ARCH_GUEST_TYPES="pvh pv"
 
-XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2"
+LAB_TCG_THREAD=${XFM_LAB_TCG_THREAD:-multi}
+LAB_CPU=${XFM_LAB_CPU:-max,-smap,-fsgsbase}
+# One physical CPU per domain (dom0 on 0, xfm-pvh on 1, xfm-pv on 2), so Xen
+# never switches between two domains' vCPUs on one CPU: under host load,
+# processes in dom0 and the guests crashed now and then with a corrupt FS
+# base (TLS) when domains shared CPUs. XFM_LAB_PIN=0 gives the recipe's
+# layout (2 CPUs, dom0 on both, no pinning).
+LAB_PIN=${XFM_LAB_PIN:-1}
+if [ "$LAB_PIN" = 1 ]; then
+    LAB_SMP=3 LAB_DOM0_VCPUS="dom0_max_vcpus=1 dom0_vcpus_pin"
+else
+    LAB_SMP=2 LAB_DOM0_VCPUS="dom0_max_vcpus=2"
+fi
+XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M $LAB_DOM0_VCPUS"
 XEN_CMDLINE+=" loglvl=all guest_loglvl=all noreboot serial_tx_buffer=256k"
 # Scrubbing free RAM at boot costs minutes of emulated CPU; nothing here needs it.
 XEN_CMDLINE+=" bootscrub=0"
@@ -63,16 +76,20 @@ arch_guest_cfg_extra() {
     case $1 in
         # QEMU's emulated SVM cannot give Xen what it needs to emulate the
         # guest's RDTSCP; without this the PVH guest hangs.
-        pvh) echo 'tsc_mode="native"' ;;
-        pv) ;;
+        pvh)
+            echo 'tsc_mode="native"'
+            [ "$LAB_PIN" = 1 ] && echo 'cpus="1"'
+            ;;
+        pv) [ "$LAB_PIN" = 1 ] && echo 'cpus="2"' ;;
     esac
+    return 0
 }
 
 # QEMU command line (printed one argument per line). TCG only: /dev/kvm here
 # cannot run Xen; -smap off or dom0 faults at its first instructions.
 arch_qemu_command() {
     local xen=$1 kernel=$2 initrd=$3
-    printf '%s\n' "$ARCH_QEMU" -accel tcg,thread=multi -cpu max,-smap -machine q35 \
-        -smp 2 -m 2048 -nographic -serial stdio -monitor none -no-reboot -net none \
+    printf '%s\n' "$ARCH_QEMU" -accel "tcg,thread=$LAB_TCG_THREAD" -cpu "$LAB_CPU" -machine q35 \
+        -smp "$LAB_SMP" -m 2048 -nographic -serial stdio -monitor none -no-reboot -net none \
         -kernel "$xen" -append "$XEN_CMDLINE" -initrd "$kernel $DOM0_CMDLINE,$initrd"
 }
