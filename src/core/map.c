@@ -94,6 +94,18 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 		return xfm_fail(-EOVERFLOW, "%s: %llu frames do not fit in the "
 				"address space", h->src->label,
 				(unsigned long long)total);
+	/*
+	 * Extents wholly past the source's last frame can never map.  When
+	 * every extent is, fail now: the frame list of an order-30 extent is
+	 * 8 GiB, written in full before the source would say no.
+	 */
+	for (ok = 0; ok < n && ext[ok].frame > h->geo.max_frame; ok++)
+		ext[ok].err = -ENOENT;
+	if (ok == n)
+		return xfm_fail(-ENOENT, "%s: no extent could be mapped (first: "
+				"frame 0x%llx, %s)", h->src->label,
+				(unsigned long long)ext[0].frame,
+				strerror(ENOENT));
 	frames = expand(ext, n, total);
 	err = calloc((size_t)total, sizeof(*err));
 	if (!frames || !err) {
