@@ -1,0 +1,220 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-only
+#
+# The bad-input table (docs/bad-input.md), CLI rows: for each bad input,
+# `xfm` must print exactly one error line naming what and where, exit with
+# the exact status of docs/xfm.1 (1 runtime, 2 usage, 3 cannot open the
+# source, 4 address not in the source, 130 interrupted), not crash, print
+# nothing on stdout, and leave no output or temporary file behind.
+# TAP on stdout.  Rows that need root (tmpfs mounts, running as nobody)
+# are skipped with the reason when not root.
+#
+# Usage: test-badinput.sh path/to/xfm
+set -u
+
+XFM=${1:?usage: test-badinput.sh XFM}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=$(command -v /usr/bin/python3 || command -v python3)
+if [ -z "$PY" ]; then
+	echo "1..0 # SKIP python3 is needed to craft the bad files"
+	exit 77
+fi
+
+T=$(mktemp -d /tmp/xfm-badinput.XXXXXX)
+O=$T/out   # every output goes here; it must stay empty
+MNT=()
+cleanup() {
+	for m in "${MNT[@]}"; do umount "$m" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+mkdir -p "$O" "$T/bad"
+chmod 755 "$T" "$T/bad"   # readable by nobody, for the permission rows
+"$PY" "$HERE/craft-bad.py" "$T/bad" || { echo "Bail out! craft-bad.py"; exit 1; }
+B=$T/bad
+N=0
+
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+not_ok() {
+	N=$((N + 1)); echo "not ok $N - $1"; shift
+	for l in "$@"; do printf '#   %s\n' "$l"; done
+}
+skip() { N=$((N + 1)); echo "ok $N - $1 # SKIP $2"; }
+
+# row NAME RC SUBSTRING CMD...: run CMD, check status, the one error line
+# (starts "xfm: ", contains SUBSTRING), empty stdout, nothing left in $O.
+row() {
+	local name=$1 want=$2 sub=$3
+	shift 3
+	"$@" >"$T/stdout" 2>"$T/stderr"
+	local rc=$? err lines left
+	err=$(cat "$T/stderr")
+	lines=$(wc -l <"$T/stderr")
+	left=$(ls -A "$O")
+	if [ "$rc" = "$want" ] && [ "$lines" = 1 ] && [[ $err == "xfm: "* ]] &&
+	   [[ $err == *"$sub"* ]] && [ ! -s "$T/stdout" ] && [ -z "$left" ]; then
+		ok "$name: exit $want, '$sub'"
+	else
+		not_ok "$name" "rc $rc (want $want), $lines stderr lines" \
+			"stderr: $err" "want substring: $sub" \
+			"stdout: $(head -c 200 "$T/stdout")" "left behind: $left"
+	fi
+	rm -rf "${O:?}"/* "$O"/.[!.]* 2>/dev/null
+}
+
+
+
+# --- ELF cores ------------------------------------------------------------
+row elf-trunc-header 3 "$B/elf-trunc-header: ELF header at offset 0x0" \
+	"$XFM" info "$B/elf-trunc-header"
+row elf-bad-class 3 "offset 0x4: ELF class 3" "$XFM" info "$B/elf-bad-class"
+row elf-bad-byteorder 3 "offset 0x5: ELF byte order 0" \
+	"$XFM" info "$B/elf-bad-byteorder"
+row elf-bad-version 3 "offset 0x6: ELF version 2" "$XFM" info "$B/elf-bad-version"
+row elf-not-core 3 "offset 0x10: an ELF file of type 2, not a core" \
+	"$XFM" info "$B/elf-not-core"
+row elf-bad-phentsize 3 "e_phentsize is 32, expected 56" \
+	"$XFM" info "$B/elf-bad-phentsize"
+row elf-phnum-lies 3 "offset 0x40: program header table of 60000 entries" \
+	"$XFM" info "$B/elf-phnum-lies"
+row elf-phoff-past-eof 3 "offset 0x10000000000: program header table" \
+	"$XFM" info "$B/elf-phoff-past-eof"
+row elf-load-past-eof 3 "offset 0x40: PT_LOAD 0: data at 0x100000" \
+	"$XFM" info "$B/elf-load-past-eof"
+row elf-filesz-gt-memsz 3 "PT_LOAD 0: file size 0x2000 is larger than its memory size 0x1000" \
+	"$XFM" info "$B/elf-filesz-gt-memsz"
+row elf-load-wraps 3 "PT_LOAD 0: address 0xfffffffffffff000 + 0x2000 wraps" \
+	"$XFM" info "$B/elf-load-wraps"
+row elf-overlap 3 "memory ranges overlap at address 0x1000" \
+	"$XFM" info "$B/elf-overlap"
+row elf-no-load 3 "ELF core without PT_LOAD segments" "$XFM" info "$B/elf-no-load"
+row elf-note-past-eof 3 "offset 0x1000: notes of 65536 bytes run past the end of the file (4096 bytes)" \
+	"$XFM" info "$B/elf-note-past-eof"
+row elf-xnum-no-shdr 3 "e_phnum is PN_XNUM (0xffff) but there is no section header 0" \
+	"$XFM" info "$B/elf-xnum-no-shdr"
+row elf-truncated-data 3 "PT_LOAD 0: data at 0x1000 (0x2000 bytes) runs past the end of the file (6144 bytes)" \
+	"$XFM" info "$B/elf-truncated-data"
+
+# --- Xen dump-core --------------------------------------------------------
+row xen-no-note 3 "Xen dump-core without a .note.Xen section" \
+	"$XFM" info "$B/xen-no-note"
+row xen-bad-magic 3 "offset 0x110: Xen header magic 0x12345678" \
+	"$XFM" info "$B/xen-bad-magic"
+row xen-bad-pagesize 3 "offset 0x128: Xen page size 3000 is not a power of two" \
+	"$XFM" info "$B/xen-bad-pagesize"
+row xen-nr-pages-lies 3 "offset 0x1000: .xen_pages holds 12288 bytes but the header says 1000 pages" \
+	"$XFM" info "$B/xen-nr-pages-lies"
+row xen-pfn-table-short 3 "offset 0x200: .xen_pfn holds 16 bytes, not 3 entries" \
+	"$XFM" info "$B/xen-pfn-table-short"
+row xen-truncated-pages 3 "section header" "$XFM" info "$B/xen-truncated-pages"
+row xen-bad-shstrndx 3 "offset 0x3e: e_shstrndx 9 is not a section (there are 5)" \
+	"$XFM" info "$B/xen-bad-shstrndx"
+row xen-pfn-too-large 3 "offset 0x208: frame number 0x10000000000000 is too large for 4096-byte pages" \
+	"$XFM" info "$B/xen-pfn-too-large"
+row xen-duplicate-pfn 3 "memory ranges overlap at address 0x1000" \
+	"$XFM" info "$B/xen-duplicate-pfn"
+
+# --- LiME -----------------------------------------------------------------
+row lime-trunc-header 3 "offset 0x0: LiME header truncated: 20 of 32 bytes left" \
+	"$XFM" info "$B/lime-trunc-header"
+row lime-bad-version 3 "offset 0x4: LiME version 2" "$XFM" info "$B/lime-bad-version"
+row lime-end-before-start 3 "offset 0x10: LiME range ends (0xfff) before it starts (0x2000)" \
+	"$XFM" info "$B/lime-end-before-start"
+row lime-unsorted 3 "offset 0x1028: LiME range at 0x0 overlaps or precedes the previous one" \
+	"$XFM" info "$B/lime-unsorted"
+row lime-overlap 3 "offset 0x2028: LiME range at 0x1000 overlaps or precedes" \
+	"$XFM" info "$B/lime-overlap"
+row lime-size-lies 3 "offset 0x1020: LiME range 0x2000-0xffffff needs 16769024 bytes but only 100 remain" \
+	"$XFM" info "$B/lime-size-lies"
+row lime-bad-second-magic 3 "offset 0x1020: bad LiME magic 0x00001234" \
+	"$XFM" info "$B/lime-bad-second-magic"
+row lime-whole-space 3 "offset 0x8: LiME range covers all of the 64-bit address space" \
+	"$XFM" info "$B/lime-whole-space"
+
+# --- opening sources ------------------------------------------------------
+row empty-file 3 "$B/empty: empty file" "$XFM" info "$B/empty"
+row missing-file 3 "$T/nothing: No such file or directory" "$XFM" info "$T/nothing"
+row directory 3 "$B: is a directory" "$XFM" info "$B"
+row unknown-scheme 3 "nope:x: unknown source" "$XFM" info nope:x
+row xen-no-such-domain 3 "xen:31000: cannot open /dev/xen/privcmd" "$XFM" info xen:31000
+row xen-bad-domid 3 "xen:99999999999: not a domain id" "$XFM" info xen:99999999999
+row qemu-no-socket 3 "qemu:$T/no.sock: no such socket" "$XFM" info "qemu:$T/no.sock"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	cp "$B/lime-good" "$B/secret" && chmod 600 "$B/secret"
+	row permission-denied 3 "$B/secret: Permission denied" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$XFM" info "$B/secret"
+else
+	skip permission-denied "needs root to run xfm as nobody"
+fi
+
+# --- addresses, sizes, ranges, patterns ------------------------------------
+row read-past-end 4 "address 0x3000 is not in the source" \
+	"$XFM" read "$B/lime-good" 0x2000 0x2000
+row read-far-past-end 4 "0x7000000000" "$XFM" read "$B/lime-good" 0x7000000000 16
+row read-in-hole 4 "0x1000" "$XFM" read "$B/lime-good" 0x800 0x1000
+row read-wraps 2 "range wraps past the end of the address space" \
+	"$XFM" read "$B/lime-good" 0xfffffffffffff000+0x2000
+row read-bad-number 2 "ADDR '0x1q'" "$XFM" read "$B/lime-good" 0x1q 16
+row read-huge-number 2 "number too large" "$XFM" read "$B/lime-good" 18446744073709551616 1
+row read-zero-len 2 "size must not be zero" "$XFM" read "$B/lime-good" 0 0
+row read-end-below 2 "END must be above ADDR" "$XFM" read "$B/lime-good" 0x2000..0x1000
+row search-bad-hex 2 "bad hex digit 'g'" "$XFM" search --hex "$B/lime-good" 'de:gh'
+row search-odd-hex 2 "odd number of hex digits" "$XFM" search --hex "$B/lime-good" 'abc'
+row search-bad-range 2 "END must be above ADDR" \
+	"$XFM" search --range 0x10..0x5 "$B/lime-good" abc
+row write-no-force 2 "--force-write" "$XFM" write "$B/lime-good" 0 --hex 00
+row write-dump-file 3 "dump files are read-only" \
+	"$XFM" write --force-write "$B/lime-good" 0 --hex 00
+row dump-bad-format 2 "--format 'zip'" "$XFM" dump --format zip "$B/lime-good" "$O/d"
+row unknown-option 2 "unknown option '--frobnicate'" "$XFM" info --frobnicate "$B/lime-good"
+
+# --- outputs: nothing partial left behind ----------------------------------
+touch "$T/exists"
+row dump-exists 2 "$T/exists: file exists (use --force to overwrite)" \
+	"$XFM" dump "$B/lime-good" "$T/exists"
+row dump-missing-dir 1 "$O/no/dir/d.raw" "$XFM" dump "$B/lime-good" "$O/no/dir/d.raw"
+row read-o-missing-dir 1 "$O/no/dir/r.bin" "$XFM" read -o "$O/no/dir/r.bin" "$B/lime-good" 0 16
+row dump-corrupt-source 3 "offset 0x4: LiME version 2" \
+	"$XFM" dump "$B/lime-bad-version" "$O/d.raw"
+
+# A read-only directory: root ignores mode bits, so mount one read-only.
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/ro" &&
+   mount -t tmpfs -o ro,size=64k xfm-badinput "$T/ro" 2>/dev/null; then
+	MNT+=("$T/ro")
+	row dump-readonly-dir 1 "$T/ro/d.raw" "$XFM" dump "$B/lime-good" "$T/ro/d.raw"
+	row read-o-readonly-dir 1 "$T/ro/r.bin" \
+		"$XFM" read -o "$T/ro/r.bin" "$B/lime-good" 0 16
+	[ -z "$(ls -A "$T/ro")" ] && ok "read-only dir: still empty" ||
+		not_ok "read-only dir: still empty" "$(ls -A "$T/ro")"
+else
+	skip dump-readonly-dir "needs root to mount a read-only tmpfs"
+	skip read-o-readonly-dir "needs root to mount a read-only tmpfs"
+	skip "read-only dir: still empty" "needs root"
+fi
+
+# Disk full during a dump: a 256 KiB tmpfs, a 2 MiB source of data.
+"$PY" -c "import sys; open(sys.argv[1],'wb').write(bytes((i*13+1)&255 for i in range(2<<20)))" \
+	"$T/data.raw"
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" &&
+   mount -t tmpfs -o size=256k xfm-badinput "$T/full" 2>/dev/null; then
+	MNT+=("$T/full")
+	for f in raw elf lime xen-core; do
+		row "dump-disk-full-$f" 1 "No space left on device" \
+			"$XFM" dump -q --format "$f" "$T/data.raw" "$T/full/d.$f"
+	done
+	[ -z "$(ls -A "$T/full")" ] && ok "disk full: nothing left on the full disk" ||
+		not_ok "disk full: nothing left" "$(ls -A "$T/full")"
+else
+	for f in raw elf lime xen-core; do
+		skip "dump-disk-full-$f" "needs root to mount a small tmpfs"
+	done
+	skip "disk full: nothing left on the full disk" "needs root"
+fi
+
+# SIGINT during a dump that cannot finish in 0.5 s (64 GiB, sparse).
+truncate -s 64G "$T/huge.raw"
+row dump-sigint 130 "$O/huge.dump: interrupted; nothing written" \
+	timeout --preserve-status -s INT 0.5 "$XFM" dump -q "$T/huge.raw" "$O/huge.dump"
+rm -f "$T/huge.raw"
+echo "1..$N"
