@@ -24,11 +24,12 @@ usage: lab/lab.sh [--arch x86_64] [--guests "pvh pv"] --payload DIR --run 'CMD'
   --timeout SECS      limit for CMD (default 120); the whole VM gets SECS+300
   --guest-timeout S   limit for the guests to report their markers (default 120)
   --out DIR           console.log and files sent with lab-export land here
-  --keep              keep the run directory (under $XFM_LAB_DIR/<arch>/runs)
+  --keep              keep the run directory ($XFM_LAB_RUN_DIR or $TMPDIR or /tmp)
   --xen-loglvl LVL    Xen log level while CMD runs (default warning; "" = unchanged)
   --retries N         boot again up to N times when the VM fails before CMD
                       starts (default 1, or $XFM_LAB_RETRIES)
-Environment: XFM_LAB_DIR (cache, default /var/tmp/xfm-lab), XFM_LAB_RETRIES
+Environment: XFM_LAB_DIR (cache, default /var/tmp/xfm-lab), XFM_LAB_RUN_DIR, XFM_LAB_RETRIES,
+  x86_64: XFM_LAB_PIN (1), XFM_LAB_CPU, XFM_LAB_TCG_THREAD (see lab/README.md)
 EOF
 }
 
@@ -139,13 +140,16 @@ build_images() {
 # Builds under a lock: two lab runs may share one cache.
 prepare() {
     CACHE=${XFM_LAB_DIR:-/var/tmp/xfm-lab}/$LAB_ARCH
-    mkdir -p "$CACHE/runs"
-    [[ $CACHE != *[,\ ]* ]] || lab_die "XFM_LAB_DIR must not contain commas or spaces (QEMU -initrd)"
+    RUNS=${XFM_LAB_RUN_DIR:-${TMPDIR:-/tmp}}
+    mkdir -p "$CACHE" "$RUNS"
+    [[ $RUNS != *[,\ ]* ]] || lab_die "XFM_LAB_RUN_DIR/TMPDIR must not contain commas or spaces (QEMU -initrd)"
     LAB_KVER=$(arch_kernel_version) || lab_die "no kernel with modules found"
     exec 9> "$CACHE/lock"
     flock -w 900 9 || lab_die "cache lock busy"
     build_images
-    RUN=$(mktemp -d "$CACHE/runs/run.XXXXXX")
+    # Runs live outside the cache, so wiping the cache cannot pull the
+    # console log from under a running lab.
+    RUN=$(mktemp -d "$RUNS/xfm-lab-run.XXXXXX")
     # Copy the base under the lock: a concurrent rebuild replaces it.
     cp "$CACHE/xen.elf" "$CACHE/vmlinuz" "$CACHE/base.list" "$RUN/"
     cp "$CACHE/base.img" "$RUN/initramfs"
