@@ -495,11 +495,17 @@ static int commit(struct dump *d, unsigned int flags)
 	d->fd = -1;
 	if (flags & XFM_DUMP_OVERWRITE)
 		rc = rename(d->tmp, d->path);
+#ifdef RENAME_NOREPLACE
 	else if ((rc = renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->path,
 				 RENAME_NOREPLACE)) < 0 &&
 		 (errno == EINVAL || errno == ENOSYS) &&
 		 (rc = link(d->tmp, d->path)) == 0)
 		unlink(d->tmp); /* file systems without RENAME_NOREPLACE */
+#else
+	/* C libraries without renameat2() (musl): link() never replaces. */
+	else if ((rc = link(d->tmp, d->path)) == 0)
+		unlink(d->tmp);
+#endif
 	if (rc < 0)
 		return xfm_fail(-errno, "%s: %s", d->path, errno == EEXIST ?
 				"exists (XFM_DUMP_OVERWRITE replaces it)" :
