@@ -103,7 +103,9 @@ static int check_segs(struct xfm_file *f)
 	for (size_t i = 0; i < f->nsegs; i++) {
 		const struct xfm_file_seg *s = &f->segs[i];
 
-		if (i && f->segs[i - 1].addr + f->segs[i - 1].len > s->addr)
+		/* Last bytes, not ends: a segment may end at 2^64. */
+		if (i && f->segs[i - 1].addr + (f->segs[i - 1].len - 1) >=
+			 s->addr)
 			return xfm_fail(-ENOEXEC, "%s: memory ranges overlap at "
 					"address 0x%llx", f->base.label,
 					(unsigned long long)s->addr);
@@ -170,7 +172,9 @@ static int file_ranges(struct xfm_source *s, xfm_range **out, size_t *n)
 		uint64_t end = f->segs[i].addr + f->segs[i].len - 1;
 
 		end = end / fs * fs + fs; /* may be 0 at the top: wraps */
-		if (k && r[k - 1].start + r[k - 1].size >= start) {
+		/* Compare last bytes: r[k - 1] may end at 2^64 (end 0). */
+		if (k && (r[k - 1].start + (r[k - 1].size - 1) == UINT64_MAX ||
+			  r[k - 1].start + r[k - 1].size >= start)) {
 			r[k - 1].size = end - r[k - 1].start;
 			continue;
 		}
