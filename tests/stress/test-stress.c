@@ -302,10 +302,18 @@ int main(void)
 	t0 = now();
 	for (unsigned int t = 0; t < NT; t++)
 		pthread_create(&th[t], NULL, worker, (void *)(uintptr_t)t);
-	while (now() - t0 < secs && atomic_load(&failures) == 0) {
+	/* Meanwhile resize the cache under the workers' feet, 20 times a
+	 * second: they also do it now and then, but slow (sanitized) runs
+	 * might not get there. */
+	for (unsigned int i = 0; now() - t0 < secs &&
+	     atomic_load(&failures) == 0; i++) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
+		if (xfm_set_cache(H, (UINT64_C(16) << 10) << (i % 7),
+				  i % 5 * 4) < 0)
+			failf("set_cache: %s", xfm_last_error());
+		atomic_fetch_add(&nresize, 1);
 	}
 	atomic_store(&stop, true);
 	for (unsigned int t = 0; t < NT; t++)
