@@ -1,0 +1,54 @@
+#!/bin/sh
+# Runs in the Xen lab's dom0 (busybox sh) from /payload, started by
+# bench/run.sh: creates a paused PVH guest "xfm-bench" as large as the
+# lab's memory allows (at most $BENCH_GUEST_MB, default 512), then runs
+# bench-xen on it (and the lab's 128 MiB xfm-pvh for the RSS figure).
+# Prints XFM-BENCH-ENV (dom0 facts) and the JSON between XFM-BENCH-JSON-BEGIN
+# and XFM-BENCH-JSON-END.
+want=${BENCH_GUEST_MB:-512}
+reps=${BENCH_REPS:-3}
+. /run/xfm-guests
+
+free_mb=$(xl info free_memory 2>/dev/null)
+avail_mb=$(( $(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo) / 1024 ))
+mem=$want
+# Leave Xen 64 MiB; dom0 must hold one whole dump in RAM plus 200 MiB.
+[ $((free_mb - 64)) -lt "$mem" ] && mem=$((free_mb - 64))
+[ $((avail_mb - 200)) -lt "$mem" ] && mem=$((avail_mb - 200))
+mem=$((mem / 64 * 64))
+if [ "$mem" -lt 128 ]; then
+    echo "bench: not enough memory for a guest (xen free ${free_mb} MiB, dom0 available ${avail_mb} MiB)"
+    exit 1
+fi
+
+cat > /run/xfm-bench.cfg <<CFG
+name="xfm-bench"
+type="pvh"
+kernel="/lab/guest/vmlinux"
+ramdisk="/lab/guest/initrd.gz"
+memory=$mem
+vcpus=1
+cpus="2"
+tsc_mode="native"
+extra="console=hvc0 rdinit=/init quiet"
+CFG
+# Paused and never started: its memory is all populated at creation,
+# and a dump compares best on a paused guest.
+if ! xl create -p /run/xfm-bench.cfg > /run/xfm-bench-create.log 2>&1; then
+    cat /run/xfm-bench-create.log
+    exit 1
+fi
+domid=$(xl domid xfm-bench)
+
+cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
+xenver=$(xl info | sed -n 's/^xen_version *: //p')
+echo "XFM-BENCH-ENV {\"kernel\": \"$(uname -r)\", \"cpu\": \"$cpu\", \"cpus\": $(grep -c ^processor /proc/cpuinfo), \"xen\": \"$xenver\", \"guest_mb\": $mem, \"guest_mb_wanted\": $want, \"xen_free_mb\": $free_mb, \"dom0_available_mb\": $avail_mb}"
+
+rc=0
+./bench-xen --reps "$reps" --fill --small "${XFM_GUEST_PVH_DOMID:-0}" --dir /tmp \
+    "$domid" > /tmp/bench-xen.json || rc=$?
+echo "XFM-BENCH-JSON-BEGIN"
+cat /tmp/bench-xen.json
+echo "XFM-BENCH-JSON-END"
+xl destroy xfm-bench > /dev/null 2>&1
+exit "$rc"
