@@ -85,12 +85,30 @@ static void parse_runs(struct guest *g, const char *runs)
 	}
 }
 
+/* The guest's domid now: xl save/restore (test-dropin.sh) changes it. */
+static uint32_t current_domid(const char *type)
+{
+	char cmd[128], line[32] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "xl domid %s 2>/dev/null", fact(type, "NAME"));
+	p = popen(cmd, "r");
+	if (p && fgets(line, sizeof(line), p) && line[0] >= '0' &&
+	    line[0] <= '9') {
+		pclose(p);
+		return (uint32_t)strtoul(line, NULL, 10);
+	}
+	if (p)
+		pclose(p);
+	return (uint32_t)strtoul(fact(type, "DOMID"), NULL, 0);
+}
+
 static void load_guest(struct guest *g, const char *type)
 {
 	uint8_t *m;
 
 	g->type = type;
-	g->domid = (uint32_t)strtoul(fact(type, "DOMID"), NULL, 0);
+	g->domid = current_domid(type);
 	snprintf(g->uri, sizeof(g->uri), "xen:%u", g->domid);
 	g->marker_pfn = strtoull(fact(type, "MARKER_PFN"), NULL, 0);
 	m = slurp(fact(type, "MARKER_FILE"), FS);
