@@ -15,12 +15,15 @@ LAB_RC_SETUP=125
 
 usage() {
     cat <<'EOF'
-usage: lab/lab.sh [--arch x86_64] [--guests "pvh pv"] --payload DIR --run 'CMD'
-                  [--timeout SECS] [--guest-timeout SECS] [--out DIR] [--keep]
-                  [--xen-loglvl LVL]
+usage: lab/lab.sh [--arch x86_64|arm64] [--kernel-page 4k|16k] [--guests "pvh pv"]
+                  --payload DIR --run 'CMD' [--timeout SECS] [--guest-timeout SECS]
+                  [--out DIR] [--keep] [--xen-loglvl LVL]
+  --kernel-page P     dom0 kernel page: 4k (default) or, on arm64, 16k
+                      (or $XFM_LAB_KERNEL_PAGE)
   --payload DIR       copied into dom0 as /payload (CMD runs there)
   --run CMD           shell command run by dom0's /bin/sh (busybox) in /payload
-  --guests LIST       guests to start before CMD: any of "pvh pv", or "" (default "pvh pv")
+  --guests LIST       guests to start before CMD: any of "pvh pv" (arm64: "arm"), or ""
+                      (default: all of the architecture's types)
   --timeout SECS      limit for CMD (default 120); the whole VM gets SECS+300
   --guest-timeout S   limit for the guests to report their markers (default 120)
   --out DIR           console.log and files sent with lab-export land here
@@ -34,12 +37,13 @@ EOF
 }
 
 parse_args() {
-    LAB_ARCH=x86_64 LAB_GUESTS="pvh pv" LAB_PAYLOAD='' LAB_RUN_CMD='' LAB_TIMEOUT=120
+    LAB_ARCH=x86_64 LAB_GUESTS=default LAB_PAYLOAD='' LAB_RUN_CMD='' LAB_TIMEOUT=120
     LAB_GUEST_TIMEOUT=120 LAB_OUT='' LAB_KEEP=0 LAB_XEN_LOGLVL=warning
-    LAB_RETRIES=${XFM_LAB_RETRIES:-1}
+    LAB_RETRIES=${XFM_LAB_RETRIES:-1} LAB_KERNEL_PAGE=${XFM_LAB_KERNEL_PAGE:-4k}
     while [ $# -gt 0 ]; do
         case $1 in
             --arch) LAB_ARCH=$2; shift 2 ;;
+            --kernel-page) LAB_KERNEL_PAGE=$2; shift 2 ;;
             --guests) LAB_GUESTS=$2; shift 2 ;;
             --payload) LAB_PAYLOAD=$2; shift 2 ;;
             --run) LAB_RUN_CMD=$2; shift 2 ;;
@@ -59,6 +63,7 @@ parse_args() {
     [[ $LAB_TIMEOUT =~ ^[0-9]+$ && $LAB_GUEST_TIMEOUT =~ ^[0-9]+$ ]] || bad="timeouts are seconds"
     [[ $LAB_RETRIES =~ ^[0-9]+$ ]] || bad="--retries wants a number"
     [[ $LAB_ARCH =~ ^[a-z0-9_]+$ ]] || bad="bad --arch"
+    [[ $LAB_KERNEL_PAGE =~ ^(4k|16k)$ ]] || bad="--kernel-page is 4k or 16k"
     [[ $LAB_XEN_LOGLVL =~ ^[a-z]*$ ]] || bad="bad --xen-loglvl"
     if [ -n "$bad" ]; then
         echo "lab.sh: $bad" >&2
@@ -77,6 +82,10 @@ load_arch() {
     . "$here/lib/$LAB_ARCH.sh"
     # shellcheck disable=SC2034 # used by common.sh
     LAB_GUEST_TYPES=$ARCH_GUEST_TYPES
+    [ "$LAB_GUESTS" != default ] || LAB_GUESTS=$ARCH_GUEST_TYPES
+    # An arch with one kernel page size says nothing about it.
+    [ -n "${ARCH_VARIANT:-}" ] || [ "$LAB_KERNEL_PAGE" = 4k ] ||
+        { echo "lab.sh: --kernel-page $LAB_KERNEL_PAGE not supported on $LAB_ARCH" >&2; exit "$LAB_RC_USAGE"; }
     local g
     for g in $LAB_GUESTS; do
         [[ " $ARCH_GUEST_TYPES " == *" $g "* ]] ||
@@ -91,6 +100,12 @@ ensure_host() {
     for p in cpio gzip readelf depmod modprobe timeout setsid; do
         command -v "$p" > /dev/null || { lab_log "skip: $p not available"; exit "$LAB_RC_SKIP"; }
     done
+    # Optional arch step that fetches what the host packages do not give (arm64: the
+    # staging tree of Debian's arm64 packages).
+    if declare -F arch_setup > /dev/null && ! arch_setup; then
+        lab_log "skip: cannot set up the $LAB_ARCH pieces (see above)"
+        exit "$LAB_RC_SKIP"
+    fi
 }
 
 # Everything the cached images are made from; a change rebuilds them.
@@ -102,6 +117,7 @@ inputs_hash() {
         dpkg-query -W "${ARCH_PACKAGES[@]}" 2>/dev/null
         cat "$LAB_DIR/lib/common.sh" "$LAB_DIR/lib/$LAB_ARCH.sh" "$LAB_DIR"/dom0/* "$LAB_DIR"/guest/*
         ls -l --time-style=+%s "$(arch_xen_source)" "$(arch_kernel_image "$LAB_KVER")"
+        if declare -F arch_inputs > /dev/null; then arch_inputs; fi
     } | sha256sum | cut -d' ' -f1
 }
 
@@ -139,7 +155,7 @@ build_images() {
 
 # Builds under a lock: two lab runs may share one cache.
 prepare() {
-    CACHE=${XFM_LAB_DIR:-/var/tmp/xfm-lab}/$LAB_ARCH
+    CACHE=${XFM_LAB_DIR:-/var/tmp/xfm-lab}/$LAB_ARCH${ARCH_VARIANT:+-$ARCH_VARIANT}
     RUNS=${XFM_LAB_RUN_DIR:-${TMPDIR:-/tmp}}
     mkdir -p "$CACHE" "$RUNS"
     [[ $RUNS != *[,\ ]* ]] || lab_die "XFM_LAB_RUN_DIR/TMPDIR must not contain commas or spaces (QEMU -initrd)"
@@ -210,7 +226,7 @@ run_vm() {
     # timeout -s KILL as the last line of defence should this script die.
     setsid timeout -s KILL "$((VM_TIMEOUT + 30))" "${cmd[@]}" < /dev/null > "$log" 2> "$RUN/qemu.err" &
     QEMU_PID=$!
-    lab_log "booting Xen + dom0 ($LAB_ARCH, guests: ${LAB_GUESTS:-none}, limit ${VM_TIMEOUT}s)"
+    lab_log "booting Xen + dom0 ($LAB_ARCH${ARCH_VARIANT:+ $ARCH_VARIANT}, guests: ${LAB_GUESTS:-none}, limit ${VM_TIMEOUT}s)"
     tail -s 0.2 -n +1 -f --pid="$QEMU_PID" "$log" | lab_console_passthrough &
     TAIL_PID=$!
     watch_vm "$log"

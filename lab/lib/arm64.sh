@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the ARCH_* variables are used by lab.sh and common.sh
 # lab/lib/arm64.sh -- arm64 specifics of the xfm Xen lab.
 #
 # Sourced by lab/lab.sh (and by lab/arm64/try-boot.sh). Safe under
@@ -117,7 +118,8 @@ arm64__static_packages() {
         libxen-dev libxenmisc4.17 libxenstore4 \
         libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 \
         libxengnttab1 libxenhypfs1 libxentoolcore1 libxentoollog1 \
-        busybox-static libc-bin \
+        busybox-static libc-bin libc6 \
+        libjson-c5 libjson-c-dev libcmocka0 libcmocka-dev \
         libyajl2 libfdt1 zlib1g libncurses6 libncursesw6 libtinfo6 libuuid1 \
         libext2fs2 libcom-err2 libgcc-s1
 }
@@ -189,10 +191,10 @@ arm64__lists_key() {
 arm64__write_env() {
     local dir=$1 root=$2 xen k4 k16 kv4 kv16
     xen="$root/boot/xen-4.17-arm64"
-    [ -f "$xen" ] || xen=$(ls -1 "$root"/boot/xen-*-arm64 2>/dev/null | sort -V | tail -n1)
+    [ -f "$xen" ] || xen=$(printf '%s\n' "$root"/boot/xen-*-arm64 | sort -V | tail -n1)
     [ -f "$xen" ] || arm64__die "no Xen image in $root/boot" || return 1
-    kv4=$(cd "$root/lib/modules" && ls -1d 6.1.*-arm64 2>/dev/null | sort -V | tail -n1)
-    kv16=$(cd "$root/lib/modules" && ls -1d 6.12.*-arm64-16k 2>/dev/null | sort -V | tail -n1)
+    kv4=$(cd "$root/lib/modules" && printf '%s\n' 6.1.*-arm64 | grep -v '\*' | sort -V | tail -n1)
+    kv16=$(cd "$root/lib/modules" && printf '%s\n' 6.12.*-arm64-16k | grep -v '\*' | sort -V | tail -n1)
     [ -n "$kv4" ] || arm64__die "no 6.1 arm64 modules in $root/lib/modules" || return 1
     [ -n "$kv16" ] || arm64__die "no 6.12 arm64-16k modules in $root/lib/modules" || return 1
     k4="$root/boot/vmlinuz-$kv4"
@@ -440,4 +442,88 @@ arm64_boot() {
         qpid=''
         exit "$rc"
     )
+}
+
+# ================================================================ lab.sh interface
+# `lab/lab.sh --arch arm64 [--kernel-page 4k|16k]` sources this file; lab.sh and
+# common.sh use the ARCH_* variables and arch_* functions below (see lab/README.md,
+# "Adding an architecture"). The arm64 pieces come from the staging tree built by
+# arm64_stage in $XFM_LAB_DIR/arm64-stage (arch_setup, under a lock): LAB_SYSROOT is
+# its root, so the dom0 image is staged from arm64 files only. The dom0 kernel is the
+# 6.1 4 KiB one or the 6.12 16 KiB one (LAB_KERNEL_PAGE, from --kernel-page or
+# $XFM_LAB_KERNEL_PAGE); the guest always runs the 4 KiB kernel. One guest type: "arm"
+# (xl's default on Arm, an auto-translated PVH-like domain; no type= line).
+
+LAB_ARM64_STAGE=${XFM_LAB_DIR:-/var/tmp/xfm-lab}/arm64-stage
+ARM64_LAB_PAGE=$(arm64__page "${LAB_KERNEL_PAGE:-4k}") || exit "${LAB_RC_USAGE:-2}"
+# Each dom0 kernel gets its own image cache ($XFM_LAB_DIR/arm64-4k, arm64-16k).
+ARCH_VARIANT=${ARM64_LAB_PAGE,,}
+mapfile -t ARCH_PACKAGES < <(arm64_host_packages)
+ARCH_QEMU='qemu-system-aarch64'
+ARCH_CC=$(arm64_cc)
+LAB_SYSROOT=$LAB_ARM64_STAGE/root
+ARCH_LIB_DIRS=("$LAB_SYSROOT/lib/$ARM64_TRIPLET" "$LAB_SYSROOT/usr/lib/$ARM64_TRIPLET"
+    "$LAB_SYSROOT/usr/lib/xen-4.17/lib/$ARM64_TRIPLET" "$LAB_SYSROOT/lib" "$LAB_SYSROOT/usr/lib")
+ARCH_XEN_BIN_DIR=/usr/lib/xen-4.17/bin
+ARCH_BUSYBOX=$LAB_SYSROOT/bin/busybox
+ARCH_MODULES=(xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs)
+ARCH_EXTRA_LIBS=(libgcc_s.so.1 libxenforeignmemory.so.1 libxencall.so.1 libxendevicemodel.so.1
+    libxenevtchn.so.1 libxengnttab.so.1 libxenhypfs.so.1 libxenstore.so.4
+    libxentoolcore.so.1 libxentoollog.so.1 libxenctrl.so.4.17 libxenguest.so.4.17
+    libxenlight.so.4.17)
+ARCH_GUEST_TYPES="arm"
+
+# Builds (or checks) the staging tree, under a lock shared by concurrent labs. Called by
+# lab.sh once the host packages are there; failure means the lab cannot run here (no
+# arm64 packages reachable): lab.sh exits 77.
+arch_setup() {
+    local rc=0
+    mkdir -p "$LAB_ARM64_STAGE" || return 1
+    exec 8> "$LAB_ARM64_STAGE.lock"
+    flock -w 1800 8 || { arm64__log "staging lock busy"; return 1; }
+    arm64_stage "$LAB_ARM64_STAGE" > /dev/null || rc=1
+    flock -u 8
+    exec 8>&-
+    [ "$rc" = 0 ] || return 1
+    arm64_load "$LAB_ARM64_STAGE"
+}
+
+# What the cached images are made of besides lab files: the exact staged packages.
+arch_inputs() {
+    echo "kernel page $ARM64_LAB_PAGE"
+    cat "$LAB_ARM64_STAGE/.unpacked"
+}
+
+arch_kernel_version() { arm64_kver "$ARM64_LAB_PAGE"; }
+
+arch_kernel_image() { echo "$LAB_SYSROOT/boot/vmlinuz-$1"; }
+
+# The guest runs the 4 KiB 6.1 kernel whatever dom0 runs: its frames are then Xen's
+# 4 KiB frames, and the marker's pagemap frame numbers are guest frame numbers. Debian's
+# arm64 vmlinuz is a raw Image, which xl loads as it is.
+arch_guest_kernel() {
+    cp "$ARM64_KERNEL_4K" "$2" &&
+        [ "$(od -An -c -j 56 -N 4 "$2" | tr -d ' ')" = 'ARMd' ]
+}
+
+arch_xen_source() { echo "$ARM64_XEN"; }
+
+arch_build_xen() { cp "$ARM64_XEN" "$1"; }
+
+arch_build_marker() { "$ARCH_CC" -static -O2 -Wall -o "$2" "$1"; }
+
+# Nothing beyond lab/dom0/init's lines: Arm guests need kernel, ramdisk, memory, extra.
+arch_guest_cfg_extra() { return 0; }
+
+# The recipe of shared/reference/xen-arm-lab.md; cortex-a76 has the 16K granule. Modules
+# never at 0x48000000 (QEMU's device tree).
+arch_qemu_command() {
+    local xen=$1 kernel=$2 initrd=$3
+    printf '%s\n' "$ARCH_QEMU" -machine virt,virtualization=on,gic-version=3 \
+        -cpu cortex-a76 -accel "tcg,thread=${XFM_LAB_TCG_THREAD:-multi}" -smp 2 -m 2048 \
+        -nographic -serial stdio -monitor none -no-reboot -net none \
+        -kernel "$xen" \
+        -append "console=dtuart dtuart=/pl011@9000000 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all noreboot bootscrub=0 serial_tx_buffer=256k" \
+        -device "guest-loader,addr=$ARM64_DOM0_KERNEL_ADDR,kernel=$kernel,bootargs=console=hvc0 earlycon=xen earlyprintk=xen rdinit=/init" \
+        -device "guest-loader,addr=$ARM64_DOM0_INITRD_ADDR,initrd=$initrd"
 }
