@@ -4,7 +4,8 @@
  * in the Xen lab): libxfm against Debian's libxenforeignmemory on the
  * same guest, in the same run.
  *
- * usage: bench-xen [--reps N] [--fill] [--small DOMID] [--dir DIR] DOMID
+ * usage: bench-xen [--reps N] [--fill] [--small DOMID] [--dir DIR]
+ *                  [--before PROGRAM] DOMID
  *        bench-xen --dump-child DOMID PATH       (internal)
  *
  * Prints one JSON document on stdout: every repetition of every measure,
@@ -45,6 +46,9 @@ static struct {
 static unsigned int reps = 3;
 static uint32_t domid;
 static const char *dir = "/tmp";
+/* Another build of this program (libxfm before a change): its dumps are
+ * measured too, as the series "xfm_before". */
+static const char *before;
 static bool first_measure = true;
 
 static void die(const char *what, int err)
@@ -407,6 +411,8 @@ static double run_child(char *const argv[], long *maxrss_kib)
 		exit(1);
 	}
 	*maxrss_kib = ru.ru_maxrss;
+	note("%s %s: %.2f s, peak RSS %ld KiB", argv[0], argv[1],
+	     bm_now() - t0, ru.ru_maxrss);
 	return bm_now() - t0;
 }
 
@@ -417,6 +423,40 @@ static double file_bytes(const char *path)
 	return stat(path, &st) < 0 ? 0 : (double)st.st_size;
 }
 
+static int dump_checked = -1; /* 1: a dump matched the guest, 0: not */
+
+/* Compare 256 random frames of the (paused) guest with the dump. */
+static void check_dump(uint32_t id, const char *path)
+{
+	xfm_handle *g = open_guest(id, 0), *f;
+	struct bm_space sp;
+	uint64_t seed = 0x243f6a8885a308d3ull;
+	uint8_t a[FRAME], b[FRAME];
+	int rc = xfm_open(&f, path, XFM_OPEN_QUIET);
+
+	if (rc < 0)
+		die(path, -rc);
+	rc = bm_space_init(&sp, g);
+	if (rc < 0 || !sp.total)
+		die("memory map", rc < 0 ? -rc : ENOENT);
+	dump_checked = 1;
+	for (int i = 0; i < 256; i++) {
+		uint64_t addr = bm_addr_at(&sp, bm_rand(&seed) %
+					   (sp.total / FRAME) * FRAME);
+
+		if (xfm_read(g, addr, a, FRAME, 0) < 0 ||
+		    xfm_read(f, addr, b, FRAME, 0) < 0 ||
+		    memcmp(a, b, FRAME)) {
+			note("dump differs from the guest at 0x%" PRIx64, addr);
+			dump_checked = 0;
+			break;
+		}
+	}
+	bm_space_free(&sp);
+	xfm_close(f);
+	xfm_close(g);
+}
+
 static double dump_xfm(uint32_t id, const char *path, long *rss)
 {
 	char d[16], *argv[] = { "/proc/self/exe", "--dump-child", d,
@@ -425,6 +465,8 @@ static double dump_xfm(uint32_t id, const char *path, long *rss)
 
 	snprintf(d, sizeof(d), "%" PRIu32, id);
 	s = run_child(argv, rss);
+	if (dump_checked < 0)
+		check_dump(id, path);
 	unlink(path);
 	return s;
 }
@@ -434,7 +476,7 @@ static void measure_dump(const struct bm_space *sp, uint32_t small,
 {
 	char path[512], d[16];
 	char *xl[] = { "xl", "dump-core", d, path, NULL };
-	double x[16], r[16], xr[16], rr[16], bytes = 0;
+	double x[16], r[16], xr[16], rr[16], bf[16], bytes = 0;
 	long rss;
 
 	snprintf(d, sizeof(d), "%" PRIu32, domid);
@@ -462,11 +504,21 @@ static void measure_dump(const struct bm_space *sp, uint32_t small,
 			rr[i] = (double)rss;
 		}
 	}
+	for (unsigned int i = 0; before && i < reps; i++) {
+		char *argv[] = { (char *)before, "--dump-child", d, path,
+				 NULL };
+
+		bf[i] = sp->total / run_child(argv, &rss);
+		unlink(path);
+	}
 	json_begin_measure("dump", "guest bytes/s", "\"guest_bytes\": %" PRIu64
 			   ", \"xl_file_bytes\": %.0f, \"format\": "
-			   "\"xen-core\"", sp->total, bytes);
+			   "\"xen-core\", \"xfm_dump_matches_guest\": %s",
+			   sp->total, bytes, dump_checked > 0 ? "true" : "false");
 	json_series("xfm", x, reps);
 	json_series("ref", r, reps);
+	if (before)
+		json_series("xfm_before", bf, reps);
 	json_series("xfm_rss_kib", xr, reps);
 	json_series("ref_rss_kib", rr, reps);
 	json_end_measure();
@@ -521,6 +573,8 @@ int main(int argc, char **argv)
 			small = (uint32_t)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--dir") && i + 2 < argc)
 			dir = argv[++i];
+		else if (!strcmp(argv[i], "--before") && i + 2 < argc)
+			before = argv[++i];
 		else if (!strcmp(argv[i], "--fill"))
 			fill = true;
 		else
@@ -528,7 +582,7 @@ int main(int argc, char **argv)
 	}
 	if (i != argc - 1 || reps < 1 || reps > 16) {
 		fprintf(stderr, "usage: bench-xen [--reps N] [--fill] "
-			"[--small DOMID] [--dir DIR] DOMID\n");
+			"[--small DOMID] [--dir DIR] [--before PROGRAM] DOMID\n");
 		return 2;
 	}
 	domid = (uint32_t)atoi(argv[i]);

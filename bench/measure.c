@@ -31,7 +31,7 @@ int bm_space_init(struct bm_space *sp, xfm_handle *h)
 	if (n < 0)
 		return (int)n;
 	if (n == 0)
-		return -ENOENT;
+		return 0;
 	sp->r = calloc((size_t)n, sizeof(*sp->r));
 	if (!sp->r)
 		return -ENOMEM;

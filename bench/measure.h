@@ -48,7 +48,10 @@ static inline uint64_t bm_rand(uint64_t *s)
 	return *s;
 }
 
-/* Fill @sp from the handle's memory map (free with bm_space_free). */
+/*
+ * Fill @sp from the handle's memory map (free with bm_space_free); a
+ * source with no memory gives total 0, which callers must check.
+ */
 int bm_space_init(struct bm_space *sp, xfm_handle *h);
 void bm_space_free(struct bm_space *sp);
 

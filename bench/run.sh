@@ -7,7 +7,9 @@
 #   host-side file benchmarks (bench-file), then boots the Xen lab once and
 #   runs every live-guest benchmark (bench-xen) in its dom0.  Writes
 #   FILE (default bench/results/<date>-<machine>.json) and prints the table.
-# Environment: XFM_LAB_* as for lab/lab.sh.
+# Environment: XFM_LAB_* as for lab/lab.sh; BENCH_DIR (host scratch,
+#   default /var/tmp); BENCH_LAB_TIMEOUT (900); BENCH_BEFORE (a bench-xen built
+#   from libxfm before a change: its dumps are measured too, "xfm_before").
 # Exit: 0 when every part ran (goals missed are reported, not failures).
 set -euo pipefail
 
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
         --large-mib) large_mib=$2; shift 2 ;;
         --no-lab) lab=0; shift ;;
         --no-host) host=0; shift ;;
-        -h | --help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -68,6 +70,9 @@ fi
 if [ "$lab" = 1 ]; then
     mkdir -p "$WORK/payload" "$WORK/out"
     cp "$HERE/lab-payload.sh" "$build/bench/bench-xen" "$WORK/payload/"
+    # BENCH_BEFORE: bench-xen built from libxfm before a change, to
+    # measure both in one boot (the dump's "xfm_before" series).
+    [ -z "${BENCH_BEFORE:-}" ] || cp "$BENCH_BEFORE" "$WORK/payload/bench-xen-before"
     say "lab: live benchmarks (PVH guest up to $guest_mb MiB, $lab_reps repetitions)"
     rc=0
     "$ROOT/lab/lab.sh" --payload "$WORK/payload" --guests pvh \
