@@ -174,6 +174,13 @@ static void test_geometry(xfm_handle *h)
 	       "hypercall (origin %u)", g.origin);
 	tap_ok(g.kernel_page_size == (uint64_t)sysconf(_SC_PAGESIZE),
 	       "kernel page %llu", (unsigned long long)g.kernel_page_size);
+	/* The lab knows which dom0 kernel it booted (Arm: 4 or 16 KiB). */
+	if (getenv("XFM_EXPECT_KERNEL_PAGE"))
+		tap_ok(g.kernel_page_size ==
+		       strtoull(getenv("XFM_EXPECT_KERNEL_PAGE"), NULL, 0),
+		       "kernel page %llu is the booted kernel's %s",
+		       (unsigned long long)g.kernel_page_size,
+		       getenv("XFM_EXPECT_KERNEL_PAGE"));
 	tap_diag("geometry: frame %llu hyp %llu kernel %llu max_frame 0x%llx",
 		 (unsigned long long)g.frame_size,
 		 (unsigned long long)g.hyp_page_size,
@@ -262,6 +269,118 @@ static void test_region_orders(xfm_handle *h, struct guest *g)
 	xfm_unmap(m);
 }
 
+/*
+ * Batches of odd sizes starting at an odd frame: n region pages from the
+ * first one whose frame is odd, one order-0 extent each, one xfm_map call.
+ * With a 16 KiB kernel page such batches start and end inside a kernel page.
+ * Then one batch mixing orders: 2^1 + 2^0 + 2^2 frames of the region's
+ * first naturally aligned run of 8.
+ */
+static void test_odd_batches(xfm_handle *h, struct guest *g)
+{
+	static const unsigned int counts[] = { 1, 3, 5, 7 };
+	xfm_extent e[8];
+	xfm_mapping *m = NULL;
+	uint64_t i = 0;
+	int rc;
+
+	while (i + 8 < g->region_pages && !(g->region_pfn[i] & 1))
+		i++;
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		unsigned int n = counts[c], errs = 0;
+
+		for (unsigned int k = 0; k < n; k++)
+			e[k] = (xfm_extent){ .frame = g->region_pfn[i + k] };
+		rc = xfm_map(h, e, n, XFM_PROT_READ, NULL, &m);
+		for (unsigned int k = 0; k < n; k++)
+			errs += e[k].err != 0;
+		tap_ok(rc == (int)n && errs == 0 &&
+		       xfm_map_length(m) == n * FS &&
+		       !memcmp(xfm_map_addr(m), g->region + i * FS, n * FS),
+		       "%s: %u frames from odd frame 0x%llx in one batch: %d "
+		       "mapped, %u errors, bytes match", g->type, n,
+		       (unsigned long long)e[0].frame, rc, errs);
+		xfm_unmap(m);
+		m = NULL;
+	}
+	for (i = 0; i + 8 <= g->region_pages; i++)
+		if (!(g->region_pfn[i] & 7) &&
+		    g->region_pfn[i + 7] == g->region_pfn[i] + 7)
+			break;
+	if (i + 8 > g->region_pages) {
+		tap_skip("%s: no aligned run of 8 frames in the region",
+			 g->type);
+		return;
+	}
+	e[0] = (xfm_extent){ .frame = g->region_pfn[i], .order = 1 };
+	e[1] = (xfm_extent){ .frame = g->region_pfn[i] + 3 };
+	e[2] = (xfm_extent){ .frame = g->region_pfn[i] + 4, .order = 2 };
+	rc = xfm_map(h, e, 3, XFM_PROT_READ, NULL, &m);
+	tap_ok(rc == 3 && xfm_map_length(m) == 7 * FS &&
+	       !memcmp(xfm_map_addr(m), g->region + i * FS, 2 * FS) &&
+	       !memcmp((char *)xfm_map_addr(m) + 2 * FS,
+		       g->region + (i + 3) * FS, 5 * FS),
+	       "%s: orders 1, 0, 2 at 0x%llx, 0x%llx, 0x%llx in one batch: "
+	       "%d mapped, bytes match", g->type,
+	       (unsigned long long)e[0].frame, (unsigned long long)e[1].frame,
+	       (unsigned long long)e[2].frame, rc);
+	xfm_unmap(m);
+}
+
+/*
+ * Reads and a write that straddle a 16 KiB boundary of guest-physical
+ * memory (frame 4k+3 -> 4k+4): with a 16 KiB kernel page each side lies
+ * in another kernel page of the mapping; through a small cache, each side
+ * comes from another cache window.  The write is undone.
+ */
+static void test_cache_boundary(struct guest *g)
+{
+	xfm_handle *h, *rw;
+	uint8_t buf[256], pat[64], back[64];
+	uint64_t i, addr;
+	int rc;
+
+	for (i = 0; i + 1 < g->region_pages; i++)
+		if ((g->region_pfn[i] & 3) == 3 &&
+		    g->region_pfn[i + 1] == g->region_pfn[i] + 1)
+			break;
+	if (i + 1 >= g->region_pages) {
+		tap_skip("%s: no 16 KiB boundary between two region frames",
+			 g->type);
+		return;
+	}
+	addr = (g->region_pfn[i] + 1) * FS; /* 16 KiB aligned */
+	h = open_or_bail(g->uri, 0);
+	xfm_set_cache(h, 16384, 2);
+	rc = xfm_read(h, addr - 128, buf, sizeof(buf), 0);
+	tap_ok(rc == 0 && !memcmp(buf, g->region + (i + 1) * FS - 128, 256),
+	       "%s: cached read of 256 bytes across the 16 KiB boundary at "
+	       "0x%llx (16 KiB x 2 cache): %d", g->type,
+	       (unsigned long long)addr, rc);
+	xfm_close(h);
+
+	for (size_t k = 0; k < sizeof(pat); k++)
+		pat[k] = (uint8_t)(0xa5 ^ k);
+	rw = open_or_bail(g->uri, XFM_OPEN_WRITE);
+	xfm_set_cache(rw, 16384, 2);
+	rc = xfm_write(rw, addr - 32, pat, sizeof(pat));
+	tap_ok(rc == 0, "%s: write 64 bytes across the 16 KiB boundary: %d %s",
+	       g->type, rc, rc ? xfm_last_error() : "");
+	h = open_or_bail(g->uri, 0);
+	rc = xfm_read(h, addr - 32, back, sizeof(back), 0);
+	tap_ok(rc == 0 && !memcmp(back, pat, sizeof(pat)),
+	       "%s: a fresh handle reads the written bytes back", g->type);
+	xfm_close(h);
+	rc = xfm_write(rw, addr - 32, g->region + (i + 1) * FS - 32, 64);
+	h = open_or_bail(g->uri, 0);
+	if (xfm_read(h, addr - 32, back, sizeof(back), 0) < 0)
+		rc = -EIO;
+	tap_ok(rc == 0 && !memcmp(back, g->region + (i + 1) * FS - 32, 64),
+	       "%s: original bytes restored", g->type);
+	xfm_close(h);
+	xfm_close(rw);
+}
+
 static void test_region_cache(xfm_handle *h, struct guest *g)
 {
 	uint64_t bad = 0;
@@ -285,10 +404,12 @@ static void test_memory_map(xfm_handle *h, struct guest *g, uint64_t mb,
 {
 	xfm_range r[64];
 	uint64_t total = 0;
-	int64_t nr = xfm_get_ranges(h, r, 64);
+	int64_t nr = xfm_get_ranges(h, r, 64), big = 0;
 
 	for (int64_t i = 0; i < nr && i < 64; i++) {
 		total += r[i].size;
+		if (r[i].size > r[big].size)
+			big = i;
 		tap_diag("range 0x%llx..0x%llx (%llu KiB)",
 			 (unsigned long long)r[i].start,
 			 (unsigned long long)(r[i].start + r[i].size),
@@ -299,10 +420,11 @@ static void test_memory_map(xfm_handle *h, struct guest *g, uint64_t mb,
 	       "%s: memory map: %lld ranges, %llu KiB populated (guest has "
 	       "%llu MiB)", g->type, (long long)nr,
 	       (unsigned long long)total >> 10, (unsigned long long)mb);
-	*first = nr > 0 ? r[0] : (xfm_range){ 0, 0 };
+	/* The RAM: the largest range (Arm has small magic-page ranges first). */
+	*first = nr > 0 ? r[big] : (xfm_range){ 0, 0 };
 }
 
-/* The guest's first RAM range (frame 0 on x86, 0x40000 on Arm) in one map. */
+/* The guest's largest RAM range (frame 0x40000.. on Arm) in one map. */
 static void test_whole_guest(xfm_handle *h, struct guest *g)
 {
 	uint64_t mb = strtoull(fact(g->type, "MEMORY_MB"), NULL, 0);
@@ -438,6 +560,20 @@ static void test_grant_table(struct guest *g)
 	tap_ok(rc == 0 && size >= FS && size % FS == 0,
 	       "%s: grant table resource size %llu bytes (rc %d)", g->type,
 	       (unsigned long long)size, rc);
+	if (xfm_kernel_page_size() > FS) {
+		/*
+		 * privcmd would remap nr kernel pages for nr frames: libxfm
+		 * refuses more than one frame before the kernel sees it.
+		 */
+		rc = xfm_map_resource(h, XFM_RESOURCE_GRANT_TABLE, 0, 0, 2,
+				      XFM_PROT_READ, &m);
+		tap_ok(rc == -EOPNOTSUPP && m == NULL &&
+		       strstr(xfm_last_error(), "one frame per call"),
+		       "%s: 2-frame resource map refused with a %llu-byte "
+		       "kernel page: %d '%s'", g->type,
+		       (unsigned long long)xfm_kernel_page_size(), rc,
+		       xfm_last_error());
+	}
 	rc = xfm_map_resource(h, XFM_RESOURCE_GRANT_TABLE, 0, 0,
 			      xfm_kernel_page_size() > FS ? 1 : size / FS,
 			      XFM_PROT_READ, &m);
@@ -504,9 +640,11 @@ static void test_guest(const char *type)
 	test_read_marker(h, g);
 	test_map_marker(h, g);
 	test_region_orders(h, g);
+	test_odd_batches(h, g);
 	test_region_cache(h, g);
 	test_whole_guest(h, g);
 	xfm_close(h);
+	test_cache_boundary(g);
 	test_write(g);
 	test_grant_table(g);
 	test_restrict(g, 0);

@@ -1,0 +1,178 @@
+#!/bin/sh
+# run-arm.sh - the Arm lab suite, run in dom0 (busybox ash) by
+# tests/lab/run-arm-lab-tests.sh:  sh ./run-arm.sh 4k|16k
+# Payload: bin/test-xen-live, bin/dropin-compare, bin/xfm (optional),
+# lib/xfm/libxfm.so.0 (for the CLI), lib/compat/libxenforeignmemory.so.1 (ours).
+# Needs the lab's "arm" guest (XFM_GUEST_ARM_* in the environment).
+# Prints TAP lines ("ok N - ...", "# ..."), then "1..N"; exit 1 on a failure.
+page=$1
+case $page in
+4k) kpage=4096 ;;
+16k) kpage=16384 ;;
+*) echo "usage: run-arm.sh 4k|16k" >&2; exit 2 ;;
+esac
+P=/payload
+ours=$P/lib/compat
+work=/tmp/arm-tests
+mkdir -p "$work"
+n=0 failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $page: $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $page: $*"; }
+skip() { n=$((n + 1)); echo "ok $n - $page: # SKIP $*"; }
+# check DESCRIPTION CMD...: ok when CMD exits 0; its output shown on failure.
+check() {
+	d=$1; shift
+	if "$@" >"$work/out" 2>&1; then ok "$d"; else
+		not_ok "$d (exit $?)"; sed 's/^/#   /' "$work/out" | tail -n 15
+	fi
+}
+with_ours() { LD_LIBRARY_PATH=$ours "$@"; }
+cli() { LD_LIBRARY_PATH=$P/lib/xfm timeout 300 "$P/bin/xfm" "$@"; }
+now() { cut -d' ' -f1 /proc/uptime; }
+secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+dom=$XFM_GUEST_ARM_DOMID
+name=$XFM_GUEST_ARM_NAME
+marker_pfn=$XFM_GUEST_ARM_MARKER_PFN
+marker_addr=$(printf '0x%x' $((marker_pfn * 4096)))
+region=${XFM_GUEST_ARM_REGION_PFNS%%+*}
+ram_first=0x40000 # GUEST_RAM0_BASE >> 12: Xen's fixed Arm guest memory map
+ram_frames=$((XFM_GUEST_ARM_MEMORY_MB * 256))
+echo "# dom0 $(uname -r), guest $name domid $dom, marker frame $marker_pfn," \
+	"region $XFM_GUEST_ARM_REGION_PFNS"
+
+# ---- libxfm against the live guest (its own TAP; renumbered by the host)
+t=$(now)
+XFM_EXPECT_KERNEL_PAGE=$kpage timeout 600 "$P/bin/test-xen-live" arm >"$work/live" 2>&1
+rc=$?
+# Its TAP lines as ours: "ok N - ..." -> "ok N' - 16k: live: ...".
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ok "live: ${line#* - }" ;;
+	"not ok "*) not_ok "live: ${line#* - }" ;;
+	"#"*) echo "$line" ;;
+	esac
+done <"$work/live"
+if [ "$rc" = 0 ]; then ok "test-xen-live exited 0 ($(secs "$t") s)"; else
+	not_ok "test-xen-live exited $rc ($(secs "$t") s)"; tail -n 5 "$work/live" | sed 's/^/#   /'
+fi
+
+# ---- the drop-in: Debian's arm64 tools on our libxenforeignmemory.so.1
+loaded_from() {
+	LD_TRACE_LOADED_OBJECTS=1 "$@" 2>/dev/null |
+		sed -n 's/.*libxenforeignmemory.so.1 => \([^ ]*\).*/\1/p'
+}
+lib=$(with_ours loaded_from "$(command -v xl)")
+if [ "$lib" = "$ours/libxenforeignmemory.so.1" ]; then
+	ok "xl loads our library with LD_LIBRARY_PATH ($lib)"
+else
+	not_ok "xl loads our library with LD_LIBRARY_PATH (got '$lib')"
+fi
+deb=$(loaded_from "$(command -v xl)")
+case $deb in
+"$ours"/* | "") not_ok "xl loads Debian's library without it (got '$deb')" ;;
+/lib/* | /usr/lib/*) ok "xl loads Debian's library without it ($deb)" ;;
+*) not_ok "xl loads Debian's library without it (got '$deb')" ;;
+esac
+
+# 1, 3, 5, 7 frames at odd frames (+ 7 across the end of RAM), each library.
+check "dropin-compare with Debian's library" \
+	timeout 120 "$P/bin/dropin-compare" map "$dom" "$ram_first" "$ram_frames" "$region"
+cp "$work/out" "$work/map-debian"
+check "dropin-compare with ours" \
+	with_ours timeout 120 "$P/bin/dropin-compare" map "$dom" "$ram_first" "$ram_frames" "$region"
+cp "$work/out" "$work/map-ours"
+grep '^#' "$work/map-ours" | head -n 3
+batches=$(grep -c '^batch' "$work/map-ours")
+if [ "$batches" = 9 ] && grep -v '^#' "$work/map-debian" >"$work/a" &&
+	grep -v '^#' "$work/map-ours" >"$work/b" && cmp -s "$work/a" "$work/b"; then
+	ok "1/3/5/7 frames at odd frames: same bytes and per-frame errs with both libraries ($batches batches)"
+else
+	not_ok "1/3/5/7 frames at odd frames: same bytes and per-frame errs with both libraries"
+	diff "$work/a" "$work/b" 2>&1 | head -n 20 | sed 's/^/#   /'
+fi
+# Every batch inside RAM maps all its frames; the last has 3 mapped, 4 errors.
+if [ "$(grep -c ' err=0 ' "$work/b" 2>/dev/null)" -ge 8 ] &&
+	! head -n 8 "$work/b" | grep -q 'err=[^0]' &&
+	[ "$(tail -n 1 "$work/b" | grep -o 'err=0 ' | wc -l)" = 3 ] &&
+	[ "$(tail -n 1 "$work/b" | grep -o 'err=-[0-9]*' | wc -l)" = 4 ]; then
+	ok "in-RAM frames all mapped; across the end of RAM: 3 mapped, 4 errors ($(tail -n 1 "$work/b" | grep -o 'err=-[0-9]*' | sort -u | tr '\n' ' '))"
+else
+	not_ok "in-RAM frames all mapped; across the end of RAM: 3 mapped, 4 errors"
+	sed 's/^/#   /' "$work/b" | cut -c1-200
+fi
+
+# Resource mapping through our library (never Debian's with >1 frame on 16K).
+check "our xenforeignmemory_map_resource: grant table, 1 frame maps; >1 refused on a 16 KiB kernel" \
+	with_ours timeout 60 "$P/bin/dropin-compare" resource "$dom"
+sed 's/^/#   /' "$work/out"
+
+# xl dump-core of the paused guest: byte-identical with both libraries.
+xl pause "$name"
+t=$(now)
+check "xl dump-core with Debian's library" timeout 300 xl dump-core "$name" "$work/xl-debian.core"
+td=$(secs "$t")
+t=$(now)
+check "xl dump-core with ours" with_ours timeout 300 xl dump-core "$name" "$work/xl-ours.core"
+to=$(secs "$t")
+check "the two xl cores are byte-identical ($(wc -c <"$work/xl-ours.core" 2>/dev/null) bytes; ${td} s Debian, ${to} s ours)" \
+	cmp "$work/xl-debian.core" "$work/xl-ours.core"
+rm -f "$work/xl-debian.core"
+
+# Beat the stock stack: xl's Arm dump-core holds no guest RAM (it looks for
+# it at frames 0x80000-0x87fff only); xfm's dump holds all of it.
+pattern=$XFM_GUEST_ARM_MARKER_PATTERN
+if [ -x "$P/bin/xfm" ]; then
+	t=$(now)
+	check "xfm dump --format xen-core of the paused guest" \
+		cli -q dump --format xen-core "xen:$dom" "$work/xfm.core"
+	echo "# xfm dump: $(wc -c <"$work/xfm.core" 2>/dev/null) bytes in $(secs "$t") s"
+	check "xfm's core holds the marker page at $marker_addr" \
+		sh -c "LD_LIBRARY_PATH=$P/lib/xfm $P/bin/xfm read --raw '$work/xfm.core' $marker_addr 4096 | cmp - '$XFM_GUEST_ARM_MARKER_FILE'"
+	cli search --hex "$work/xfm.core" "$pattern" >"$work/found-xfm" 2>&1
+	if grep -qix "$marker_addr" "$work/found-xfm"; then
+		ok "the marker's first 32 bytes found at $marker_addr in xfm's core"
+	else
+		not_ok "the marker's first 32 bytes found at $marker_addr in xfm's core (got: $(head -n 3 "$work/found-xfm" | tr '\n' ' '))"
+	fi
+	# The file's bytes, not its page table: the marker's tag (also in the
+	# guest's kernel command line) is in xfm's core and nowhere in xl's.
+	tag=$XFM_GUEST_ARM_MARKER_TAG
+	if grep -F -q "$tag" "$work/xfm.core" && ! grep -F -q "$tag" "$work/xl-ours.core"; then
+		ok "'$tag' is in xfm's core and nowhere in xl's (stock dump-core on Arm writes no guest RAM)"
+	else
+		not_ok "'$tag' is in xfm's core and nowhere in xl's"
+	fi
+	cli search --hex "$work/xl-ours.core" "$pattern" >"$work/found-xl" 2>&1
+	echo "# xfm search on xl's core (exit $?): $(head -n 2 "$work/found-xl" | tr '\n' ' ')"
+	rm -f "$work/xfm.core"
+else
+	skip "xfm CLI not in the payload: no xfm dump"
+fi
+rm -f "$work/xl-ours.core"
+xl unpause "$name"
+
+# Xen's own resource-mapping test: only on a 4 KiB dom0. On a 16 KiB dom0 the
+# kernel remaps num kernel pages for num frames, corrupts dom0 and hangs it.
+if [ "$page" = 16k ]; then
+	skip "Xen's test-resource not run on a 16 KiB dom0 (privcmd corrupts memory there)"
+elif [ -x /usr/lib/xen-4.17/bin/test-resource ]; then
+	check "Xen's test-resource with Debian's library" timeout 120 /usr/lib/xen-4.17/bin/test-resource
+	check "Xen's test-resource with ours" with_ours timeout 120 /usr/lib/xen-4.17/bin/test-resource
+else
+	skip "test-resource not in dom0"
+fi
+
+# Nothing above may have made the kernel complain about its page tables.
+bad=$(dmesg | grep -c 'Bad page map')
+if [ "$bad" = 0 ]; then ok "no 'BUG: Bad page map' in dom0's dmesg"; else
+	not_ok "$bad 'Bad page map' lines in dom0's dmesg"; dmesg | grep -B2 -A5 'Bad page map' | head -n 20 | sed 's/^/#   /'
+fi
+bugs=$(dmesg | grep -c -E 'BUG:|Oops|Bad rss-counter')
+if [ "$bugs" = 0 ]; then ok "no BUG/Oops in dom0's dmesg"; else
+	not_ok "$bugs BUG/Oops lines in dom0's dmesg"
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
