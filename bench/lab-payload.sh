@@ -52,11 +52,16 @@ mount -t tmpfs -o "size=$((mem + 64))m" tmpfs /bench || exit 1
 rc=0
 before=
 [ -x ./bench-xen-before ] && before="--before ./bench-xen-before"
+# Stop in time to print what was measured (lab.sh kills the payload at
+# its --timeout, and the JSON with it).
+limit=
+command -v timeout > /dev/null && limit="timeout ${BENCH_XEN_TIMEOUT:-780}"
 # shellcheck disable=SC2086
-./bench-xen --reps "$reps" $before --fill --small "${XFM_GUEST_PVH_DOMID:-0}" --dir /bench \
+$limit ./bench-xen --reps "$reps" $before --fill --small "${XFM_GUEST_PVH_DOMID:-0}" --dir /bench \
     "$domid" > /tmp/bench-xen.json || rc=$?
 echo "XFM-BENCH-JSON-BEGIN"
 cat /tmp/bench-xen.json
+echo
 echo "XFM-BENCH-JSON-END"
 xl destroy xfm-bench > /dev/null 2>&1
 exit "$rc"

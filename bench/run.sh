@@ -8,7 +8,7 @@
 #   runs every live-guest benchmark (bench-xen) in its dom0.  Writes
 #   FILE (default bench/results/<date>-<machine>.json) and prints the table.
 # Environment: XFM_LAB_* as for lab/lab.sh; BENCH_DIR (host scratch,
-#   default /var/tmp); BENCH_LAB_TIMEOUT (900); BENCH_BEFORE (a bench-xen built
+#   default /var/tmp); BENCH_LAB_TIMEOUT (960); BENCH_BEFORE (a bench-xen built
 #   from libxfm before a change: its dumps are measured too, "xfm_before").
 # Exit: 0 when every part ran (goals missed are reported, not failures).
 set -euo pipefail
@@ -77,7 +77,7 @@ if [ "$lab" = 1 ]; then
     rc=0
     "$ROOT/lab/lab.sh" --payload "$WORK/payload" --guests pvh \
         --run "BENCH_GUEST_MB=$guest_mb BENCH_REPS=$lab_reps sh ./lab-payload.sh" \
-        --timeout "${BENCH_LAB_TIMEOUT:-900}" --out "$WORK/out" \
+        --timeout "${BENCH_LAB_TIMEOUT:-960}" --out "$WORK/out" \
         > "$WORK/lab.out" || rc=$?
     if [ "$rc" != 0 ]; then
         say "lab run failed (status $rc); its output:"
