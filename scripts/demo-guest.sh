@@ -29,11 +29,11 @@ if [ -n "${XFM_GUEST_PVH_MARKER_TAG:-}" ]; then
 else
 	tag="Linux version"
 fi
-run "Search all of guest memory" "search --max 8 $src '$tag'"
-addr=$($xfm --json search --max 64 "$src" "$tag" |
+run "Search all of guest memory" "-q search --max 8 $src '$tag'"
+addr=$($xfm -q --json search --max 64 "$src" "$tag" |
 	sed -n 's/.*"matches":\[\([0-9]*\).*/\1/p')
 if [ -n "${want:-}" ]; then
-	$xfm --json search --max 64 "$src" "$tag" | grep -q "[[,]$((want))[],]" &&
+	$xfm -q --json search --max 64 "$src" "$tag" | grep -q "[[,]$((want))[],]" &&
 		addr=$((want))
 fi
 [ -n "$addr" ] || { echo "demo: '$tag' not found" >&2; exit 1; }
