@@ -10,6 +10,7 @@
 #        XFM_ARM64_TEST_RESOURCE  1 runs Xen's test-resource last in dom0 (default 0)
 # Results: $XFM_ARM64_WORK/boot-<page>.log (serial console, each line prefixed with the
 # wall-clock seconds since QEMU started) and a summary on stdout.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
