@@ -307,9 +307,10 @@ int xfm_resource_size(xfm_handle *h, unsigned int type, unsigned int id,
 /*
  * xfm_map_resource - map @nr_frames frames from @frame of a resource.
  * Unmap with xfm_unmap().  Errors: as xfm_resource_size(), -EINVAL.
- * On a kernel whose page is larger than the frame, where Linux privcmd
- * mis-sizes multi-frame resource maps, each kernel page is mapped by a
- * separate call.
+ * On a kernel whose page is larger than the frame (16/64 KiB arm64),
+ * Linux privcmd mis-sizes multi-frame resource maps and corrupts memory:
+ * there, @nr_frames > 1 fails with -EOPNOTSUPP before reaching the kernel
+ * (map one frame per call instead).
  */
 int xfm_map_resource(xfm_handle *h, unsigned int type, unsigned int id,
 		     uint64_t frame, uint64_t nr_frames, unsigned int prot,

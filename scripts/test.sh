@@ -3,7 +3,8 @@
 # replay and bad-input tests in three builds (warnings as errors;
 # ASan+UBSan; TSan for the threaded tests), the core on other ABIs
 # (aarch64, i386, musl), then the integration tests on a real Xen 4.17
-# in the QEMU lab.
+# in the QEMU lab: x86 (PVH and PV guests), and arm64 with a 4 KiB and a
+# 16 KiB-page dom0 kernel.
 # Ends with the line "N passed, N failed[, N skipped]".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,19 @@ case $rc in
 	"125 setup)" >>"$results/lab.tap" ;;
 esac
 logs+=("lab=$results/lab.tap")
+
+echo "== Xen lab on arm64: 4 KiB and 16 KiB dom0 kernels under QEMU"
+rc=0
+tests/lab/run-arm-lab-tests.sh --build "$top/build-arm64" \
+	2>&1 | tee "$results/arm-lab.tap" || rc=${PIPESTATUS[0]}
+case $rc in
+0 | 1) ;; # the TAP lines say what passed and failed
+77) echo "ok - arm64 Xen lab # SKIP the lab cannot run on this machine" \
+	>>"$results/arm-lab.tap" ;;
+*) echo "not ok - arm64 Xen lab run failed (exit $rc)" \
+	>>"$results/arm-lab.tap" ;;
+esac
+logs+=("arm-lab=$results/arm-lab.tap")
 
 echo "== summary"
 python3 scripts/tally.py "${logs[@]}"

@@ -55,8 +55,15 @@ for g in $XFM_GUESTS; do
 		xl dump-core "$name" "$work/$g-debian.core"
 	check "$g: xl dump-core with ours" \
 		with_ours xl dump-core "$name" "$work/$g-ours.core"
-	check "$g: the two cores are byte-identical" \
-		cmp "$work/$g-debian.core" "$work/$g-ours.core"
+	# Xen may update a paused guest's shared_info (event bits) between
+	# two dumps: byte-identical, or identical in every other section.
+	if cmp -s "$work/$g-debian.core" "$work/$g-ours.core"; then
+		ok "$g: the two cores are byte-identical"
+	else
+		check "$g: the two cores are identical but for .xen_shared_info" \
+			"$here/test-xen-live" --same-core "$work/$g-debian.core" \
+			"$work/$g-ours.core"
+	fi
 	size=$(wc -c <"$work/$g-ours.core")
 	echo "# $g core: $size bytes"
 	rm -f "$work/$g-debian.core" "$work/$g-ours.core"

@@ -653,6 +653,93 @@ static void test_guest(const char *type)
 	free(g);
 }
 
+/*
+ * --same-core A B: exit 0 when two Xen dump-core files hold the same
+ * sections, byte for byte, except .xen_shared_info: Xen keeps updating a
+ * paused guest's shared_info (event-channel bits, time), so two dumps
+ * taken one after the other may differ there whatever library made them.
+ */
+struct core {
+	uint8_t *data;
+	size_t size;
+};
+
+static int load_core(const char *path, struct core *c)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < 64)
+		return -1;
+	c->size = (size_t)st.st_size;
+	c->data = malloc(c->size);
+	if (!c->data || read(fd, c->data, c->size) != (ssize_t)c->size)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static int same_core(const char *pa, const char *pb)
+{
+	struct core a, b;
+	uint64_t shoff;
+	uint16_t shnum, shstrndx;
+	const uint8_t *strtab;
+	int differ = 0;
+
+	if (load_core(pa, &a) || load_core(pb, &b) || a.size != b.size ||
+	    memcmp(a.data, b.data, 64)) {
+		fprintf(stderr, "same-core: %s and %s differ in size or ELF "
+			"header\n", pa, pb);
+		return 1;
+	}
+	shoff = rd64(a.data + 0x28);
+	shnum = rd16(a.data + 0x3c);
+	shstrndx = rd16(a.data + 0x3e);
+	if (shoff > a.size || shnum > (a.size - shoff) / 64 ||
+	    shstrndx >= shnum)
+		return 1;
+	strtab = a.data + rd64(a.data + shoff + 64 * shstrndx + 0x18);
+	for (uint16_t i = 0; i < shnum; i++) {
+		const uint8_t *sh = a.data + shoff + 64 * (uint64_t)i;
+		uint32_t name_off;
+		const char *name;
+		uint64_t off = rd64(sh + 0x18), len = rd64(sh + 0x20);
+
+		memcpy(&name_off, sh, 4);
+		name = (const char *)strtab + name_off;
+		if (off > a.size || len > a.size - off ||
+		    strtab + name_off >= a.data + a.size)
+			return 1;
+		if (!strcmp(name, ".xen_shared_info"))
+			continue;
+		if (memcmp(a.data + off, b.data + off, len)) {
+			fprintf(stderr, "same-core: section %s differs\n", name);
+			differ = 1;
+		}
+	}
+	/* The section headers themselves. */
+	if (memcmp(a.data + shoff, b.data + shoff, 64 * (size_t)shnum))
+		differ = 1;
+	return differ;
+}
+
 int main(int argc, char **argv)
 {
 	const char *guests = getenv("XFM_GUESTS");
@@ -660,6 +747,8 @@ int main(int argc, char **argv)
 
 	if (argc == 5 && !strcmp(argv[1], "--check-frame"))
 		return check_frame(argv[2], argv[3], argv[4]);
+	if (argc == 4 && !strcmp(argv[1], "--same-core"))
+		return same_core(argv[2], argv[3]);
 	if (argc > 1)
 		guests = argv[1];
 	if (!guests || !*guests) {
