@@ -86,6 +86,7 @@ def main():
     args = ap.parse_args()
 
     result = {"machine": json.loads(args.machine), "host": None, "lab": None}
+    result["machine"]["host_rows_under_qemu"] = False
     rows = []
 
     def row(measure, ref_name, unit, m, a, b, goal, test, inverse=False):
@@ -112,7 +113,14 @@ def main():
             k: summarise(v) for k, v in fd["measures"].items()}}
     if args.lab:
         env, data = parse_lab(args.lab)
-        result["lab"] = {"env": env, "status": args.lab_status, "raw": data}
+        result["lab"] = {
+            "env": env, "status": args.lab_status, "raw": data,
+            "under_qemu_tcg": True,
+            "note": "Xen lab (lab/lab.sh) under QEMU TCG: absolute times "
+                    "mean little, the ratios are the result. The lab has "
+                    "no guest memory option; bench/lab-payload.sh creates "
+                    "its own paused PVH guest, as large as dom0 can dump "
+                    "into RAM (guest_mb vs guest_mb_wanted)."}
         if data:
             result["lab"]["summary"] = {
                 k: summarise(v) for k, v in data["measures"].items()}
