@@ -224,7 +224,8 @@ int xfm_write(xfm_handle *h, uint64_t addr, const void *buf, uint64_t len);
  * xfm_set_cache - size the cache: windows of @window_size bytes (a power
  * of two, at least the frame and kernel page size), at most @nr_windows
  * mapped at once (0 disables caching: every access maps and unmaps).
- * Drops every cached window.  Default: 1 MiB windows, 64 of them.
+ * Drops every cached window.  Default: 1 MiB windows, as many as cover
+ * the source's address space (max_frame), at least 64, at most 1024.
  * Errors: -EINVAL.
  */
 int xfm_set_cache(xfm_handle *h, uint64_t window_size, uint32_t nr_windows);

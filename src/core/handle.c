@@ -7,7 +7,10 @@
 #include "private.h"
 
 #define DEFAULT_WINDOW (UINT64_C(1) << 20)
-#define DEFAULT_NR_WINDOWS 64
+/* Enough windows to cover the source (random reads then map each window
+ * once), within [MIN, MAX]: at most 1 GiB of address space mapped. */
+#define MIN_DEFAULT_WINDOWS 64
+#define MAX_DEFAULT_WINDOWS 1024
 
 static const char *after_prefix(const char *uri, const char *prefix)
 {
@@ -53,6 +56,16 @@ XFM_EXPORT int xfm_open(xfm_handle **out, const char *uri, unsigned int flags)
 	return rc;
 }
 
+static uint32_t default_windows(const xfm_handle *h)
+{
+	uint64_t per = DEFAULT_WINDOW / h->psz.frame;
+	uint64_t n = per ? h->geo.max_frame / per + 1 : MIN_DEFAULT_WINDOWS;
+
+	if (n < MIN_DEFAULT_WINDOWS)
+		return MIN_DEFAULT_WINDOWS;
+	return n > MAX_DEFAULT_WINDOWS ? MAX_DEFAULT_WINDOWS : (uint32_t)n;
+}
+
 int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out)
 {
 	xfm_handle *h = calloc(1, sizeof(*h));
@@ -68,7 +81,7 @@ int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out)
 	h->psz.frame = h->geo.frame_size;
 	h->psz.kpage = h->geo.kernel_page_size;
 	pthread_mutex_init(&h->lock, NULL);
-	rc = xfm_cache_init(h, DEFAULT_WINDOW, DEFAULT_NR_WINDOWS);
+	rc = xfm_cache_init(h, DEFAULT_WINDOW, default_windows(h));
 	if (rc < 0) {
 		pthread_mutex_destroy(&h->lock);
 		goto out_free;
@@ -154,7 +167,7 @@ XFM_EXPORT int xfm_set_cache(xfm_handle *h, uint64_t window_size,
 	xfm_cache_fini(h);
 	rc = xfm_cache_init(h, window_size, nr_windows);
 	if (rc < 0)
-		xfm_cache_init(h, DEFAULT_WINDOW, DEFAULT_NR_WINDOWS);
+		xfm_cache_init(h, DEFAULT_WINDOW, default_windows(h));
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
