@@ -19,8 +19,7 @@
  * The measuring loops are the benchmark suite's own (bench/measure.c),
  * compiled in here so that `xfm bench` and bench/run.sh measure alike.
  */
-#include "../../bench/measure.h"
-#include "../../bench/measure.c"
+#include "measure.h"
 
 #define SEQ_CHUNK (UINT64_C(1) << 20)
 
