@@ -133,6 +133,13 @@ int64_t cli_ranges(xfm_handle *h, xfm_range **out);
  * *gap is the first address that is not. */
 bool ranges_cover(const xfm_range *r, int64_t n, uint64_t addr, uint64_t len,
 		  uint64_t *gap);
+/*
+ * The same question asked of a source: 0 with *covered set (and *gap, the
+ * first missing address, when not covered), or an exit code when the
+ * memory map could not be read (message printed).
+ */
+int cli_span_covered(struct cli *cli, xfm_handle *h, uint64_t addr,
+		     uint64_t len, bool *covered, uint64_t *gap);
 
 /* --- progress.c ---------------------------------------------------- */
 

@@ -258,15 +258,12 @@ static int do_read(struct cli *cli, xfm_handle *h, const struct read_opts *o)
 static int check_span(struct cli *cli, xfm_handle *h,
 		      const struct read_opts *o)
 {
-	xfm_range *ranges;
-	int64_t n = cli_ranges(h, &ranges);
-	uint64_t gap;
-	bool ok;
+	uint64_t gap = 0;
+	bool ok = false;
+	int rc = cli_span_covered(cli, h, o->addr, o->len, &ok, &gap);
 
-	if (n < 0)
-		return cli_lib_err(cli, (int)n, "memory map");
-	ok = ranges_cover(ranges, n, o->addr, o->len, &gap);
-	free(ranges);
+	if (rc)
+		return rc;
 	if (ok || (o->flags & XFM_READ_ZERO_FILL))
 		return 0;
 	cli_err(cli, "0x%" PRIx64 "+0x%" PRIx64 ": address 0x%" PRIx64

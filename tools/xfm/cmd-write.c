@@ -99,15 +99,12 @@ static void report(const struct cli *cli, const struct write_opts *o)
 static int check_span(struct cli *cli, xfm_handle *h,
 		      const struct write_opts *o)
 {
-	xfm_range *ranges;
-	int64_t n = cli_ranges(h, &ranges);
-	uint64_t gap;
-	bool ok;
+	uint64_t gap = 0;
+	bool ok = false;
+	int rc = cli_span_covered(cli, h, o->addr, o->len, &ok, &gap);
 
-	if (n < 0)
-		return cli_lib_err(cli, (int)n, "memory map");
-	ok = ranges_cover(ranges, n, o->addr, o->len, &gap);
-	free(ranges);
+	if (rc)
+		return rc;
 	if (ok)
 		return 0;
 	cli_err(cli, "0x%" PRIx64 "+0x%" PRIx64 ": address 0x%" PRIx64

@@ -167,3 +167,16 @@ bool ranges_cover(const xfm_range *r, int64_t n, uint64_t addr, uint64_t len,
 	*gap = addr;
 	return addr >= end;
 }
+
+int cli_span_covered(struct cli *cli, xfm_handle *h, uint64_t addr,
+		     uint64_t len, bool *covered, uint64_t *gap)
+{
+	xfm_range *ranges;
+	int64_t n = cli_ranges(h, &ranges);
+
+	if (n < 0)
+		return cli_lib_err(cli, (int)n, "memory map");
+	*covered = ranges_cover(ranges, n, addr, len, gap);
+	free(ranges);
+	return 0;
+}
