@@ -282,6 +282,62 @@ int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	     unsigned int flags, xfm_progress_fn progress, void *opaque);
 
 /* ------------------------------------------------------------------ */
+/* Guest OS: Linux VMCOREINFO (since XFM_0.2)                           */
+
+/*
+ * The Linux kernel keeps, in a page of its own, an ELF note named
+ * "VMCOREINFO" whose text ("KEY=VALUE\n" lines: OSRELEASE, PAGESIZE,
+ * KERNELOFFSET, SYMBOL(swapper_pg_dir), NUMBER(phys_base), ...) is what
+ * crash, drgn and makedumpfile need to read a memory image.  libxfm finds
+ * it once per handle, on the first call below or on the first
+ * xfm_source_info() past the source's own facts: a dump that carries
+ * VMCOREINFO (ELF note, kdump header) reports its own; otherwise the start
+ * of every 4 KiB-aligned guest page is checked for the note header (from
+ * the top of memory down; 24 bytes per page are looked at, never a scan
+ * of all bytes) and a candidate is kept only if its text is VMCOREINFO
+ * (printable lines, OSRELEASE= first, a PAGESIZE= line).  Little-endian
+ * guests (x86, arm64).  The answer is kept for the handle's life: reopen
+ * after the guest rebooted.
+ *
+ * Found, it adds facts to xfm_source_info(): "linux.osrelease",
+ * "linux.page_size" (the guest kernel's page, bytes: it may differ from
+ * the source's frame and from this machine's page), "linux.kaslr_offset"
+ * (KERNELOFFSET, "0x..."), "linux.vmcoreinfo_addr" (guest-physical
+ * address of the note, "0x...", only when found in memory) and
+ * "linux.vmcoreinfo_source" ("memory" or "dump").  Not found adds none:
+ * a source without a Linux guest is a normal case.
+ */
+
+/*
+ * xfm_vmcoreinfo - the guest kernel's VMCOREINFO text.
+ * Copies up to @size - 1 bytes of it into @buf, NUL-terminated (@buf may
+ * be NULL when @size is 0, to ask for the length), and stores in *@paddr
+ * (may be NULL) the guest-physical address of the note's header, or
+ * UINT64_MAX when the text came from the dump's metadata.
+ * Returns the text's full length in bytes (without the NUL; may exceed
+ * @size - 1: call again with a larger buffer).
+ * Errors: -ENOENT no Linux VMCOREINFO in the source (not a Linux guest,
+ * or a kernel without CONFIG_CRASH_CORE), -EINVAL, -ENOMEM.
+ * Thread-safe; the first call of a handle does the search (about one
+ * batched map per 16 MiB of guest memory) and the others wait for it.
+ */
+int64_t xfm_vmcoreinfo(xfm_handle *h, char *buf, size_t size,
+		       uint64_t *paddr);
+
+/*
+ * xfm_vmcoreinfo_number - the value of VMCOREINFO line @key, e.g.
+ * "SYMBOL(swapper_pg_dir)", "KERNELOFFSET", "NUMBER(phys_base)",
+ * "PAGESIZE", "OFFSET(task_struct.tasks)", "NUMBER(kimage_voffset)",
+ * parsed as the kernel prints it: hexadecimal for SYMBOL(), ADDRESS(),
+ * KERNELOFFSET and any value written "0x...", else decimal (a negative
+ * NUMBER() comes back in two's complement).
+ * Errors: -ENOENT no VMCOREINFO, or no line @key (message says which),
+ * -EINVAL the value is not a number (e.g. OSRELEASE) or bad arguments.
+ * Thread-safe.
+ */
+int xfm_vmcoreinfo_number(xfm_handle *h, const char *key, uint64_t *value);
+
+/* ------------------------------------------------------------------ */
 /* Xen specifics (other sources return -EOPNOTSUPP)                    */
 
 /*

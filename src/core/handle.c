@@ -81,9 +81,11 @@ int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out)
 	h->psz.frame = h->geo.frame_size;
 	h->psz.kpage = h->geo.kernel_page_size;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->os_lock, NULL);
 	rc = xfm_cache_init(h, DEFAULT_WINDOW, default_windows(h));
 	if (rc < 0) {
 		pthread_mutex_destroy(&h->lock);
+		pthread_mutex_destroy(&h->os_lock);
 		goto out_free;
 	}
 	*out = h;
@@ -99,8 +101,10 @@ XFM_EXPORT int xfm_close(xfm_handle *h)
 		return 0;
 	xfm_cache_fini(h);
 	free(h->ranges);
+	xfm_os_fini(h);
 	h->src->ops->close(h->src);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->os_lock);
 	free(h);
 	return 0;
 }

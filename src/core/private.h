@@ -101,6 +101,10 @@ struct xfm_source {
 	unsigned int flags;   /* enum xfm_open_flags given to xfm_open */
 	struct xfm_kv *info;  /* facts for xfm_source_info() */
 	size_t ninfo;
+	/* VMCOREINFO text the dump carries (ELF note, kdump header), set by
+	 * the format's parser; NULL when none.  Not NUL-terminated. */
+	char *vmcoreinfo;
+	size_t vmcoreinfo_len;
 };
 
 /* source.c: set the label ("xen:7"); -ENOMEM. */
@@ -147,8 +151,12 @@ struct xfm_cache {
 /* ------------------------------------------------------------------ */
 /* handle                                                              */
 
+struct xfm_os;
+
 struct xfm_handle {
 	pthread_mutex_t lock;     /* cache, ranges */
+	pthread_mutex_t os_lock;  /* os, and facts added after open */
+	struct xfm_os *os;        /* guest OS discovery (src/os/linux.c) */
 	struct xfm_source *src;
 	xfm_geometry geo;
 	struct xfm_pagesz psz;
@@ -166,6 +174,11 @@ struct xfm_mapping {
 	bool resource;     /* made by map_resource */
 	uint64_t res_bytes;
 };
+
+/* src/os/linux.c: discover the guest OS once and append its facts
+ * (linux.*) to the source's; quiet (no message). */
+void xfm_os_facts(xfm_handle *h);
+void xfm_os_fini(xfm_handle *h);
 
 /* Wrap an opened source in a handle (used by xfm_open and by tests). */
 int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out);

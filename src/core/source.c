@@ -56,6 +56,8 @@ void xfm_source_fini(struct xfm_source *s)
 	}
 	free(s->info);
 	free(s->label);
+	free(s->vmcoreinfo);
+	s->vmcoreinfo = NULL;
 	s->info = NULL;
 	s->label = NULL;
 	s->ninfo = 0;
@@ -64,11 +66,20 @@ void xfm_source_fini(struct xfm_source *s)
 XFM_EXPORT int xfm_source_info(xfm_handle *h, size_t i, const char **key,
 			       const char **value)
 {
+	int rc = 0;
+
 	if (!h || !key || !value)
 		return xfm_fail(-EINVAL, "xfm_source_info: bad arguments");
+	/* The guest OS facts come last, found on first asking. */
 	if (i >= h->src->ninfo)
-		return -ENOENT;
-	*key = h->src->info[i].key;
-	*value = h->src->info[i].value;
-	return 0;
+		xfm_os_facts(h);
+	pthread_mutex_lock(&h->os_lock);
+	if (i < h->src->ninfo) {
+		*key = h->src->info[i].key;
+		*value = h->src->info[i].value;
+	} else {
+		rc = -ENOENT;
+	}
+	pthread_mutex_unlock(&h->os_lock);
+	return rc;
 }

@@ -9,9 +9,11 @@
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "file-elf.h"
+#include "linux.h"
 
 #define EHDR32_SIZE 52
 #define EHDR64_SIZE 64
@@ -306,18 +308,39 @@ struct elf_counts {
 	bool qemu;      /* QEMU writes "QEMU" notes with each CPU's state */
 };
 
+/* The dump's own VMCOREINFO (QEMU with -device vmcoreinfo, kdump's
+ * /proc/vmcore, xfm): reported instead of searching guest memory. */
+static int keep_vmcoreinfo(struct xfm_file *f, uint64_t off, uint32_t size)
+{
+	char *t;
+	int rc;
+
+	if (!size || size > XFM_VMCOREINFO_MAX)
+		return 0; /* not the kernel's: ignored, memory is searched */
+	t = malloc(size);
+	if (!t)
+		return -ENOMEM;
+	rc = xfm_file_read_at(f, off, t, size, "VMCOREINFO note");
+	if (rc < 0) {
+		free(t);
+		return rc;
+	}
+	f->base.vmcoreinfo = t;
+	f->base.vmcoreinfo_len = size;
+	return 0;
+}
+
 static int count_note(struct xfm_file *f, void *opaque, uint32_t type,
 		      const char *name, uint64_t desc_off, uint32_t desc_size)
 {
 	struct elf_counts *c = opaque;
 
-	(void)f;
 	(void)type;
-	(void)desc_off;
-	(void)desc_size;
 	c->notes++;
 	if (strcmp(name, "QEMU") == 0)
 		c->qemu = true;
+	if (strcmp(name, "VMCOREINFO") == 0 && !f->base.vmcoreinfo)
+		return keep_vmcoreinfo(f, desc_off, desc_size);
 	return 0;
 }
 

@@ -51,6 +51,30 @@ static void print_granularities(uint64_t mask)
 	printf("%s\n", *sep ? "" : "none");
 }
 
+/*
+ * The guest kernel's page (linux.page_size) is neither the source's frame
+ * nor this machine's page ("kernel page"): say which it differs from.
+ */
+static void print_guest_page(xfm_handle *h, const xfm_geometry *g)
+{
+	const char *k, *v;
+	uint64_t gp = 0;
+
+	for (size_t i = 0; xfm_source_info(h, i, &k, &v) == 0; i++)
+		if (strcmp(k, "linux.page_size") == 0)
+			gp = strtoull(v, NULL, 10);
+	if (!gp)
+		return;
+	printf("%-16s %" PRIu64 " (the guest kernel's, from VMCOREINFO",
+	       "guest page", gp);
+	if (gp != g->frame_size)
+		printf("; not the frame size %" PRIu64, g->frame_size);
+	if (gp != g->kernel_page_size)
+		printf("; not this machine's page %" PRIu64,
+		       g->kernel_page_size);
+	printf(")\n");
+}
+
 static void print_text(xfm_handle *h, const struct info *in)
 {
 	char a[32];
@@ -66,6 +90,7 @@ static void print_text(xfm_handle *h, const struct info *in)
 	else
 		printf("%-16s %s\n", "hypervisor page", "none");
 	printf("%-16s %" PRIu64 "\n", "kernel page", in->geo.kernel_page_size);
+	print_guest_page(h, &in->geo);
 	print_granularities(in->geo.granularities);
 	printf("%-16s 0x%" PRIx64 "\n", "max frame", in->geo.max_frame);
 	printf("%-16s %" PRId64 "\n", "ranges", in->nr);
