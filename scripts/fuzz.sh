@@ -38,11 +38,11 @@ fi
 mkdir -p "$out/obj"
 san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter
-	-Iinclude -Isrc/core -Isrc/source -Itools/xfm "${san[@]}")
+	-Iinclude -Isrc/core -Isrc/source -Isrc/format -Isrc/util -Itools/xfm "${san[@]}")
 
 # The library, instrumented for coverage but without libFuzzer's main.
 objs=()
-for c in src/core/*.c src/source/*.c tools/xfm/parse.c; do
+for c in src/core/*.c src/format/*.c src/source/*.c src/util/*.c tools/xfm/parse.c; do
 	o=$out/obj/$(echo "${c%.c}" | tr / _).o
 	if [ ! -e "$o" ] || [ "$c" -nt "$o" ] || [ "$0" -nt "$o" ]; then
 		clang "${cflags[@]}" -fsanitize=fuzzer-no-link -c "$c" -o "$o"

@@ -7,7 +7,7 @@
 #   aarch64  aarch64-linux-gnu-gcc, run under qemu-aarch64 (qemu-user)
 #   i386     gcc -m32 (xen_pfn_t and the privcmd structs are 32-bit there)
 #   musl     musl-gcc, static: a minimal C library with no Linux headers
-# and check that only src/source/linux-privcmd.c uses Linux-specific
+# and check that only src/source/privcmd.c uses Linux-specific
 # headers.  Prints TAP ("ok N - aarch64: unit tests"); exit 1 on failure.
 #
 # Why not `meson setup --cross-file`: the project's meson.build needs
@@ -127,7 +127,7 @@ build() {
 	shift 3
 	local out=$top/build-$plat log=$top/build-$plat/build.log
 	local flags=(-std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror
-		-Wno-unused-parameter -Iinclude -Isrc/core -Isrc/source
+		-Wno-unused-parameter -Iinclude -Isrc/core -Isrc/source -Isrc/format -Isrc/util
 		-I"$out/shim" "$@")
 	rm -rf "$out"
 	mkdir -p "$out/obj"
@@ -142,7 +142,7 @@ build() {
 	# The privcmd ABI test compares with the kernel's <xen/sys/privcmd.h>,
 	# which needs kernel headers: a minimal C library has none.
 	[ "$plat" = musl ] && tests="geometry public-api cache"
-	for c in src/core/*.c src/source/*.c; do
+	for c in src/core/*.c src/format/*.c src/source/*.c src/util/*.c; do
 		local o=$out/obj/$(basename "${c%.c}").o
 		"$cc" "${flags[@]}" -c "$c" -o "$o" >>"$log" 2>&1 || bad=1
 		objs+=("$o")
@@ -183,9 +183,9 @@ build musl musl-gcc "" -static
 # kernel headers at all, so the musl build above already proves it for
 # every file it compiled; this names any offender directly.
 offenders=$(grep -lE '^#include <(linux|asm|xen)/' src/core/*.c src/core/*.h \
-	src/source/*.c src/source/*.h | grep -v 'src/source/linux-privcmd.c')
+	src/source/*.c src/source/*.h | grep -v 'src/source/privcmd.c')
 if [ -z "$offenders" ]; then
-	ok "portability: only src/source/linux-privcmd.c may include <linux/...>, <asm/...>, <xen/...> (none else does)"
+	ok "portability: only src/source/privcmd.c may include <linux/...>, <asm/...>, <xen/...> (none else does)"
 else
 	not_ok "portability: Linux/Xen headers included by: $offenders"
 fi

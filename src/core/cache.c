@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * cache.c - reads and writes by guest-physical address through a bounded
- * LRU cache of mapped windows.  Mapping costs hypercalls and TLB flushes;
+ * cache.c - a bounded LRU cache of mapped windows, which reads and writes
+ * (read-write.c) go through.  Mapping costs hypercalls and TLB flushes;
  * copying is cheap: so windows are big, kept, and shared by threads.
  *
  * Locking: h->lock guards the window table.  A reader takes a reference
@@ -170,7 +170,7 @@ static bool evict_one(xfm_handle *h)
  * the lock, and checked again before the new window joins the table: a
  * concurrent xfm_set_cache() may change it while we map.
  */
-static int window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out)
+int xfm_window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out)
 {
 	struct xfm_window *w, *mine = NULL;
 	uint64_t wf, first;
@@ -213,7 +213,7 @@ found:
 	return 0;
 }
 
-static void window_put(xfm_handle *h, struct xfm_window *w)
+void xfm_window_put(xfm_handle *h, struct xfm_window *w)
 {
 	bool free_it;
 
@@ -222,126 +222,4 @@ static void window_put(xfm_handle *h, struct xfm_window *w)
 	pthread_mutex_unlock(&h->lock);
 	if (free_it)
 		window_free(h, w);
-}
-
-static int check_span(xfm_handle *h, uint64_t addr, uint64_t len)
-{
-	uint64_t last;
-
-	if (len - 1 > UINT64_MAX - addr)
-		return xfm_fail(-EOVERFLOW, "%s: address 0x%llx + length 0x%llx "
-				"wraps around", h->src->label,
-				(unsigned long long)addr,
-				(unsigned long long)len);
-	last = (addr + len - 1) / h->psz.frame;
-	if (last > h->geo.max_frame)
-		return xfm_fail(-ERANGE, "%s: address 0x%llx is past the end of "
-				"guest memory (last frame 0x%llx)",
-				h->src->label,
-				(unsigned long long)(last * h->psz.frame),
-				(unsigned long long)h->geo.max_frame);
-	return 0;
-}
-
-/*
- * Copy between @buf and window @w for [addr, addr + len), all inside @w.
- * Frames that failed to map are zero-filled (reads with ZERO_FILL) or end
- * the copy with their error.
- */
-static int copy_window(xfm_handle *h, struct xfm_window *w, uint64_t addr,
-		       char *buf, uint64_t len, bool write, unsigned int flags)
-{
-	uint64_t fs = h->psz.frame;
-
-	while (len) {
-		uint64_t idx = addr / fs - w->first;
-		uint64_t off = addr % fs;
-		uint64_t n = fs - off < len ? fs - off : len;
-		char *p = (char *)w->addr + idx * fs + off;
-		int err = w->err[idx];
-
-		if (err && (write || !(flags & XFM_READ_ZERO_FILL)))
-			return xfm_fail(err, "%s: frame 0x%llx (address "
-					"0x%llx): not available: %s",
-					h->src->label,
-					(unsigned long long)(w->first + idx),
-					(unsigned long long)addr,
-					strerror(-err));
-		if (err)
-			memset(buf, 0, n);
-		else if (write)
-			memcpy(p, buf, n);
-		else
-			memcpy(buf, p, n);
-		addr += n;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int access_memory(xfm_handle *h, uint64_t addr, char *buf,
-			 uint64_t len, bool write, unsigned int flags)
-{
-	uint64_t fs = h->psz.frame;
-	int rc;
-
-	while (len) {
-		struct xfm_window *w;
-		uint64_t n;
-
-		rc = window_get(h, addr / fs, &w);
-		if (rc < 0)
-			return rc;
-		/* Up to the end of this window, whatever its size. */
-		n = (w->first + w->nframes) * fs - addr;
-		n = n < len ? n : len;
-		rc = copy_window(h, w, addr, buf, n, write, flags);
-		window_put(h, w);
-		if (rc < 0)
-			return rc;
-		addr += n;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
-XFM_EXPORT int xfm_read(xfm_handle *h, uint64_t addr, void *buf, uint64_t len,
-			unsigned int flags)
-{
-	int rc;
-
-	if (!h || (!buf && len))
-		return xfm_fail(-EINVAL, "xfm_read: bad arguments");
-	if (flags & ~(unsigned int)XFM_READ_ZERO_FILL)
-		return xfm_fail(-EINVAL, "%s: unknown read flags 0x%x",
-				h->src->label, flags);
-	if (len == 0)
-		return 0;
-	rc = check_span(h, addr, len);
-	if (rc < 0)
-		return rc;
-	if (h->src->ops->pread)
-		return h->src->ops->pread(h->src, addr, buf, len, flags);
-	return access_memory(h, addr, buf, len, false, flags);
-}
-
-XFM_EXPORT int xfm_write(xfm_handle *h, uint64_t addr, const void *buf,
-			 uint64_t len)
-{
-	int rc;
-
-	if (!h || (!buf && len))
-		return xfm_fail(-EINVAL, "xfm_write: bad arguments");
-	if (!(h->src->flags & XFM_OPEN_WRITE))
-		return xfm_fail(-EROFS, "%s: handle is read-only (writing into "
-				"guest memory needs XFM_OPEN_WRITE)",
-				h->src->label);
-	if (len == 0)
-		return 0;
-	rc = check_span(h, addr, len);
-	if (rc < 0)
-		return rc;
-	return access_memory(h, addr, (char *)buf, len, true, 0);
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * dump.c - write a source's populated memory to a file: raw, ELF64 core,
- * Xen dump-core or LiME.  Guest memory is streamed through one bounded
- * buffer, so a dump of any size needs the same few MiB.  The output is
- * built in a temporary file beside the target and renamed over it only
- * once complete and synced: a failed or cancelled dump leaves nothing.
+ * dump.c - write a source's populated memory to a file, in any format of
+ * src/format/ that has a writer.  Guest memory is streamed through one
+ * bounded buffer, so a dump of any size needs the same few MiB.  The
+ * output is built in a temporary file beside the target and renamed over
+ * it only once complete and synced: a failed or cancelled dump leaves
+ * nothing.
  */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,68 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "format.h"
 
-#define CHUNK (UINT64_C(4) << 20)   /* bytes copied per read + write */
+#define CHUNK XFM_DUMP_CHUNK
 #define HOLE  (UINT64_C(64) << 10)  /* all-zero blocks this big: a hole */
-#define HDR_BATCH 1024              /* headers/table entries per write */
-
-/* Xen dump-core constants (docs/misc/dump-core-format.txt). */
-#define XEN_NOTE_NONE           0x2000000
-#define XEN_NOTE_HEADER         0x2000001
-#define XEN_NOTE_VERSION        0x2000002
-#define XEN_NOTE_FORMAT_VERSION 0x2000003
-#define XEN_MAGIC_HVM           UINT64_C(0xF00FEBEE)
-#define XEN_VERSION_DESC        1280 /* ends with u64 pagesize */
-#define XEN_NSECTIONS           6
-
-#define LIME_MAGIC 0x4C694D45u
-
-struct dump {
-	xfm_handle *h;
-	const char *path;
-	char *tmp;
-	int fd;
-	xfm_range *r;
-	size_t nr;
-	uint64_t frame;
-	uint64_t total, done;    /* guest bytes */
-	uint64_t end;            /* file size so far, holes included */
-	xfm_progress_fn progress;
-	void *opaque;
-	uint8_t *buf;
-};
-
-/* ------------------------------------------------------------------ */
-/* Little-endian stores: dump formats are LE whatever the host is.     */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) / a * a;
-}
 
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 
-static int write_at(struct dump *d, uint64_t off, const void *p, uint64_t len)
+int xfm_dump_write(struct xfm_dump *d, uint64_t off, const void *p, uint64_t len)
 {
 	const char *c = p;
 
@@ -111,7 +58,7 @@ static bool all_zero(const uint8_t *p, uint64_t n)
  * Write guest data, leaving all-zero blocks as holes: they read back as
  * zeros, and a mostly empty guest then costs neither time nor disk.
  */
-static int write_sparse(struct dump *d, uint64_t off, const uint8_t *p,
+static int write_sparse(struct xfm_dump *d, uint64_t off, const uint8_t *p,
 			uint64_t len)
 {
 	uint64_t i = 0, start;
@@ -128,7 +75,7 @@ static int write_sparse(struct dump *d, uint64_t off, const uint8_t *p,
 		while (i < len && !all_zero(p + i, len - i < HOLE ? len - i
 					    : HOLE))
 			i += len - i < HOLE ? len - i : HOLE;
-		rc = write_at(d, off + start, p + start, i - start);
+		rc = xfm_dump_write(d, off + start, p + start, i - start);
 		if (rc < 0)
 			return rc;
 	}
@@ -137,7 +84,7 @@ static int write_sparse(struct dump *d, uint64_t off, const uint8_t *p,
 	return 0;
 }
 
-static int report(struct dump *d)
+static int report(struct xfm_dump *d)
 {
 	if (d->progress && d->progress(d->opaque, d->done, d->total))
 		return xfm_fail(-ECANCELED, "%s: dump cancelled at %llu of "
@@ -153,8 +100,8 @@ static int report(struct dump *d)
  * end on a frame, a page that vanished from a live guest) are written as
  * zeros, as `xl dump-core` does for pages that disappear mid-dump.
  */
-static int copy_range(struct dump *d, uint64_t addr, uint64_t len,
-		      uint64_t off)
+int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
+		  uint64_t off)
 {
 	while (len) {
 		uint64_t n = len < CHUNK ? len : CHUNK;
@@ -182,64 +129,8 @@ static int copy_range(struct dump *d, uint64_t addr, uint64_t len,
 	return 0;
 }
 
-/* The ELF machine of the dump: the source's, if it said, else ours. */
-static uint16_t elf_machine(struct dump *d)
-{
-	const char *k, *v;
-
-	for (size_t i = 0; xfm_source_info(d->h, i, &k, &v) == 0; i++)
-		if (strcmp(k, "elf.machine") == 0)
-			return (uint16_t)strtoul(v, NULL, 10);
-#if defined(__x86_64__)
-	return EM_X86_64;
-#elif defined(__i386__)
-	return EM_386;
-#elif defined(__aarch64__)
-	return EM_AARCH64;
-#elif defined(__arm__)
-	return EM_ARM;
-#else
-	return EM_NONE;
-#endif
-}
-
-static void elf_header(struct dump *d, uint8_t *e, uint64_t phnum,
-		       uint64_t shoff, uint16_t shnum, uint16_t shstrndx)
-{
-	memset(e, 0, 64);
-	memcpy(e, ELFMAG, SELFMAG);
-	e[EI_CLASS] = ELFCLASS64;
-	e[EI_DATA] = ELFDATA2LSB;
-	e[EI_VERSION] = EV_CURRENT;
-	put16(e + 16, ET_CORE);
-	put16(e + 18, elf_machine(d));
-	put32(e + 20, EV_CURRENT);
-	put64(e + 32, phnum ? 64 : 0);
-	put64(e + 40, shoff);
-	put16(e + 52, 64);
-	put16(e + 54, phnum ? 56 : 0);
-	put16(e + 56, phnum >= PN_XNUM ? PN_XNUM : (uint16_t)phnum);
-	put16(e + 58, shnum ? 64 : 0);
-	put16(e + 60, shnum);
-	put16(e + 62, shstrndx);
-}
-
-static void section(uint8_t *s, uint32_t name, uint32_t type, uint64_t off,
-		    uint64_t size, uint32_t info, uint64_t align,
-		    uint64_t entsize)
-{
-	memset(s, 0, 64);
-	put32(s, name);
-	put32(s + 4, type);
-	put64(s + 24, off);
-	put64(s + 32, size);
-	put32(s + 44, info);
-	put64(s + 48, align);
-	put64(s + 56, entsize);
-}
-
 /* The file alignment of guest data: frames can then be mmap'd. */
-static uint64_t data_align(struct dump *d)
+uint64_t xfm_dump_data_align(const struct xfm_dump *d)
 {
 	uint64_t a = d->frame;
 
@@ -249,200 +140,9 @@ static uint64_t data_align(struct dump *d)
 }
 
 /* ------------------------------------------------------------------ */
-/* Formats                                                             */
-
-static int write_raw(struct dump *d)
-{
-	int rc;
-
-	for (size_t i = 0; i < d->nr; i++) {
-		rc = copy_range(d, d->r[i].start, d->r[i].size, d->r[i].start);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Program headers, one PT_LOAD per range, written in batches. */
-static int elf_phdrs(struct dump *d, uint64_t data)
-{
-	uint64_t off = data, a = data_align(d);
-	int rc;
-
-	for (size_t i = 0; i < d->nr; i += HDR_BATCH) {
-		size_t n = d->nr - i < HDR_BATCH ? d->nr - i : HDR_BATCH;
-
-		memset(d->buf, 0, n * 56);
-		for (size_t k = 0; k < n; k++) {
-			const xfm_range *r = &d->r[i + k];
-			uint8_t *p = d->buf + k * 56;
-
-			put32(p, PT_LOAD);
-			put32(p + 4, PF_R | PF_W | PF_X);
-			put64(p + 8, off);
-			put64(p + 16, r->start);  /* identity: debuggers */
-			put64(p + 24, r->start);
-			put64(p + 32, r->size);
-			put64(p + 40, r->size);
-			put64(p + 48, a);
-			off = align_up(off + r->size, a);
-		}
-		rc = write_at(d, 64 + i * 56, d->buf, n * 56);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-static int write_elf(struct dump *d)
-{
-	uint64_t phnum = d->nr, a = data_align(d);
-	uint64_t shoff = 0, data, off;
-	uint8_t hdr[64], sh0[64];
-	bool xnum = phnum >= PN_XNUM;
-	int rc;
-
-	/* Too many segments for e_phnum: the count goes in section 0. */
-	if (xnum)
-		shoff = 64 + phnum * 56;
-	data = align_up(64 + phnum * 56 + (xnum ? 64 : 0), a);
-	elf_header(d, hdr, phnum, shoff, xnum ? 1 : 0, 0);
-	rc = write_at(d, 0, hdr, sizeof(hdr));
-	if (rc == 0 && xnum) {
-		section(sh0, 0, SHT_NULL, 0, 0, (uint32_t)phnum, 0, 0);
-		rc = phnum > UINT32_MAX ? xfm_fail(-EFBIG, "%s: %llu ranges "
-				"are too many for an ELF core", d->path,
-				(unsigned long long)phnum)
-				: write_at(d, shoff, sh0, sizeof(sh0));
-	}
-	if (rc == 0)
-		rc = elf_phdrs(d, data);
-	off = data;
-	for (size_t i = 0; rc == 0 && i < d->nr; i++) {
-		rc = copy_range(d, d->r[i].start, d->r[i].size, off);
-		off = align_up(off + d->r[i].size, a);
-	}
-	return rc;
-}
-
-static int write_lime(struct dump *d)
-{
-	uint64_t off = 0;
-	uint8_t hdr[32];
-	int rc;
-
-	for (size_t i = 0; i < d->nr; i++) {
-		memset(hdr, 0, sizeof(hdr));
-		put32(hdr, LIME_MAGIC);
-		put32(hdr + 4, 1);
-		put64(hdr + 8, d->r[i].start);
-		put64(hdr + 16, d->r[i].start + d->r[i].size - 1);
-		rc = write_at(d, off, hdr, sizeof(hdr));
-		if (rc < 0)
-			return rc;
-		rc = copy_range(d, d->r[i].start, d->r[i].size, off + 32);
-		if (rc < 0)
-			return rc;
-		off += 32 + d->r[i].size;
-	}
-	return 0;
-}
-
-/* A "Xen" note of @dsz bytes of descriptor; returns its length. */
-static size_t xen_note(uint8_t *p, uint32_t type, uint32_t dsz)
-{
-	put32(p, 4);
-	put32(p + 4, dsz);
-	put32(p + 8, type);
-	memcpy(p + 12, "Xen", 4);
-	memset(p + 16, 0, dsz);
-	return 16 + ((dsz + 3) & ~3u);
-}
-
-static size_t xen_notes(struct dump *d, uint8_t *p, uint64_t nr_pages)
-{
-	size_t n = 0;
-
-	n += xen_note(p + n, XEN_NOTE_NONE, 0);
-	n += xen_note(p + n, XEN_NOTE_HEADER, 32);
-	put64(p + n - 32, XEN_MAGIC_HVM);
-	put64(p + n - 24, 0);            /* no vCPU contexts saved */
-	put64(p + n - 16, nr_pages);
-	put64(p + n - 8, d->frame);
-	n += xen_note(p + n, XEN_NOTE_VERSION, XEN_VERSION_DESC);
-	put64(p + n - 8, d->frame);      /* the version's last field */
-	n += xen_note(p + n, XEN_NOTE_FORMAT_VERSION, 8);
-	put64(p + n - 8, 1);
-	return n;
-}
-
-/* The .xen_pfn table: every frame of every range, in order. */
-static int xen_pfns(struct dump *d, uint64_t off)
-{
-	size_t k = 0;
-	int rc;
-
-	for (size_t i = 0; i < d->nr; i++) {
-		uint64_t first = d->r[i].start / d->frame;
-		uint64_t cnt = d->r[i].size / d->frame;
-
-		for (uint64_t j = 0; j < cnt; j++) {
-			put64(d->buf + 8 * k++, first + j);
-			if (k < CHUNK / 8)
-				continue;
-			rc = write_at(d, off, d->buf, 8 * k);
-			if (rc < 0)
-				return rc;
-			off += 8 * k;
-			k = 0;
-		}
-	}
-	return k ? write_at(d, off, d->buf, 8 * k) : 0;
-}
-
-static const char xen_strtab[] =
-	"\0.shstrtab\0.note.Xen\0.xen_prstatus\0.xen_pages\0.xen_pfn";
-
-static int write_xen_core(struct dump *d)
-{
-	uint64_t nr_pages = d->total / d->frame;
-	uint64_t strtab = 64 + XEN_NSECTIONS * 64, notes, prstatus, pages;
-	uint64_t pfn, off;
-	uint8_t *b = d->buf;
-	size_t nlen;
-	int rc;
-
-	memset(b, 0, strtab + sizeof(xen_strtab) + 2048);
-	memcpy(b + strtab, xen_strtab, sizeof(xen_strtab));
-	notes = align_up(strtab + sizeof(xen_strtab), 8);
-	nlen = xen_notes(d, b + notes, nr_pages);
-	prstatus = notes + nlen;
-	pages = align_up(prstatus, data_align(d));
-	pfn = pages + d->total;
-	elf_header(d, b, 0, 64, XEN_NSECTIONS, 1);
-	section(b + 64, 0, SHT_NULL, 0, 0, 0, 0, 0);
-	section(b + 128, 1, SHT_STRTAB, strtab, sizeof(xen_strtab), 0, 1, 0);
-	section(b + 192, 11, SHT_NOTE, notes, nlen, 0, 4, 0);
-	section(b + 256, 21, SHT_PROGBITS, prstatus, 0, 0, 8, 0);
-	section(b + 320, 35, SHT_PROGBITS, pages, d->total, 0, d->frame,
-		d->frame);
-	section(b + 384, 46, SHT_PROGBITS, pfn, nr_pages * 8, 0, 8, 8);
-	rc = write_at(d, 0, b, prstatus);
-	if (rc < 0)
-		return rc;
-	rc = xen_pfns(d, pfn);
-	off = pages;
-	for (size_t i = 0; rc == 0 && i < d->nr; i++) {
-		rc = copy_range(d, d->r[i].start, d->r[i].size, off);
-		off += d->r[i].size;
-	}
-	return rc;
-}
-
-/* ------------------------------------------------------------------ */
 /* Temporary file, commit and cleanup                                  */
 
-static int open_tmp(struct dump *d)
+static int open_tmp(struct xfm_dump *d)
 {
 	const char *slash = strrchr(d->path, '/');
 	int dirlen = slash ? (int)(slash - d->path + 1) : 0;
@@ -480,7 +180,7 @@ static void sync_dir(const char *path)
 }
 
 /* Rename the finished file into place; without OVERWRITE never clobber. */
-static int commit(struct dump *d, unsigned int flags)
+static int commit(struct xfm_dump *d, unsigned int flags)
 {
 	int rc = 0;
 
@@ -516,7 +216,7 @@ static int commit(struct dump *d, unsigned int flags)
 	return 0;
 }
 
-static int load_ranges(struct dump *d)
+static int load_ranges(struct xfm_dump *d)
 {
 	int64_t n = xfm_get_ranges(d->h, NULL, 0);
 	xfm_geometry g;
@@ -545,7 +245,7 @@ static int check_args(xfm_handle *h, const char *path, unsigned int format,
 
 	if (!h || !path || !*path)
 		return xfm_fail(-EINVAL, "xfm_dump: bad arguments");
-	if (format < XFM_DUMP_RAW || format > XFM_DUMP_LIME)
+	if (!xfm_format_for_dump(format))
 		return xfm_fail(-EINVAL, "%s: unknown dump format %u", path,
 				format);
 	if (flags & ~(unsigned int)XFM_DUMP_OVERWRITE)
@@ -558,26 +258,13 @@ static int check_args(xfm_handle *h, const char *path, unsigned int format,
 	return 0;
 }
 
-static int write_format(struct dump *d, unsigned int format)
+static int write_format(struct xfm_dump *d, unsigned int format)
 {
 	int rc = report(d);
 
 	if (rc < 0)
 		return rc;
-	switch (format) {
-	case XFM_DUMP_RAW:
-		rc = write_raw(d);
-		break;
-	case XFM_DUMP_ELF:
-		rc = write_elf(d);
-		break;
-	case XFM_DUMP_XEN_CORE:
-		rc = write_xen_core(d);
-		break;
-	default:
-		rc = write_lime(d);
-		break;
-	}
+	rc = xfm_format_for_dump(format)->write(d);
 	/* Holes are never written: a trailing one needs the file's size. */
 	if (rc == 0 && ftruncate(d->fd, (off_t)d->end) < 0)
 		rc = xfm_fail(-errno, "%s: extending to %llu bytes: %s",
@@ -590,7 +277,7 @@ XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 			unsigned int flags, xfm_progress_fn progress,
 			void *opaque)
 {
-	struct dump d = { .h = h, .path = path, .fd = -1,
+	struct xfm_dump d = { .h = h, .path = path, .fd = -1,
 			  .progress = progress, .opaque = opaque };
 	int rc;
 

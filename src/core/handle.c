@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /* handle.c - opening sources, geometry, memory map, Xen specifics. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,28 +13,39 @@
 #define MIN_DEFAULT_WINDOWS 64
 #define MAX_DEFAULT_WINDOWS 1024
 
-static const char *after_prefix(const char *uri, const char *prefix)
+/* "dump.elf", "/x" and "./x:y" are paths; "xen:7" and "foo:bar" are not. */
+static bool is_path(const char *uri)
 {
-	size_t n = strlen(prefix);
+	return !strchr(uri, ':') || uri[0] == '/' || uri[0] == '.';
+}
 
-	return strncmp(uri, prefix, n) == 0 ? uri + n : NULL;
+static int unknown_uri(const char *uri)
+{
+	char list[256] = "";
+	size_t n = 0;
+
+	for (const struct xfm_source_type *t = xfm_source_types; t->prefix;
+	     t++)
+		n += (size_t)snprintf(list + n, n < sizeof(list) ?
+				      sizeof(list) - n : 0, "%s, ", t->usage);
+	if (n >= 2 && n < sizeof(list))
+		list[n - 2] = '\0';
+	return xfm_fail(-EINVAL, "%s: unknown source (expected %s or a path)",
+			uri, list);
 }
 
 static int open_source(const char *uri, unsigned int flags,
 		       struct xfm_source **src)
 {
-	const char *arg;
+	const struct xfm_source_type *t;
 
-	if ((arg = after_prefix(uri, "xen:")))
-		return xfm_xen_open(arg, flags, src);
-	if ((arg = after_prefix(uri, "file:")))
-		return xfm_file_open(arg, flags, src);
-	if ((arg = after_prefix(uri, "qemu:")))
-		return xfm_qemu_open(arg, flags, src);
-	if (!strchr(uri, ':') || uri[0] == '/' || uri[0] == '.')
-		return xfm_file_open(uri, flags, src);
-	return xfm_fail(-EINVAL, "%s: unknown source (expected xen:<domid>, "
-			"file:<path>, qemu:<socket> or a path)", uri);
+	for (t = xfm_source_types; t->prefix; t++)
+		if (!strncmp(uri, t->prefix, strlen(t->prefix)))
+			return t->open(uri + strlen(t->prefix), flags, src);
+	for (t = xfm_source_types; t->prefix && is_path(uri); t++)
+		if (t->bare_path)
+			return t->open(uri, flags, src);
+	return unknown_uri(uri);
 }
 
 XFM_EXPORT int xfm_open(xfm_handle **out, const char *uri, unsigned int flags)

@@ -118,12 +118,21 @@ int xfm_source_add_info(struct xfm_source *s, const char *key,
 /* Free what xfm_source_init and xfm_source_add_info allocated. */
 void xfm_source_fini(struct xfm_source *s);
 
-/* Source constructors (src/source/). */
-int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out);
-int xfm_file_open(const char *path, unsigned int flags,
-		  struct xfm_source **out);
-int xfm_qemu_open(const char *sock, unsigned int flags,
-		  struct xfm_source **out);
+/* A source's constructor: @arg is the URI after the prefix. */
+typedef int xfm_source_open_fn(const char *arg, unsigned int flags,
+			       struct xfm_source **out);
+
+/* The registered sources (src/source/sources.c), ending with a NULL
+ * prefix; xfm_open() takes the first whose prefix the URI starts with. */
+struct xfm_source_type {
+	const char *prefix;        /* "xen:" */
+	const char *usage;         /* "xen:<domid>", for messages */
+	xfm_source_open_fn *open;
+	bool bare_path;            /* also opens URIs that are plain paths */
+};
+extern const struct xfm_source_type xfm_source_types[];
+
+xfm_source_open_fn xfm_xen_open, xfm_file_open, xfm_qemu_open;
 
 /* ------------------------------------------------------------------ */
 /* cache.c: windows of mapped frames                                   */
@@ -186,48 +195,9 @@ int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out);
 int xfm_cache_init(xfm_handle *h, uint64_t window_size, uint32_t nr);
 void xfm_cache_drop(xfm_handle *h, uint64_t first, uint64_t last);
 void xfm_cache_fini(xfm_handle *h);
-
-/* ------------------------------------------------------------------ */
-/* privcmd.c: the Linux privcmd device, shared by the xen source and   */
-/* the compat library.  Frames are xen_pfn_t sized for this ABI.       */
-
-#if defined(__aarch64__) || defined(__arm__)
-typedef uint64_t xfm_xen_pfn_t;
-#else
-typedef unsigned long xfm_xen_pfn_t;
-#endif
-
-struct xfm_privcmd {
-	int fd;
-	struct xfm_pagesz psz;  /* frame = 4096, kpage = the kernel's */
-};
-
-int xfm_privcmd_open(struct xfm_privcmd *pc);
-/* As Xen's libraries open it (for src/compat): a failure returns the
- * device's own -errno (-ENOENT with no Xen); *unimpl_errno gets the errno
- * privcmd gives unknown ioctls.  -ENOTTY if the device is not privcmd. */
-int xfm_privcmd_open_compat(struct xfm_privcmd *pc, int *unimpl_errno);
-void xfm_privcmd_close(struct xfm_privcmd *pc);
-/* A hypercall; returns its (non-negative) result or a negative errno. */
-int64_t xfm_privcmd_hypercall(struct xfm_privcmd *pc, uint64_t op,
-			      uint64_t a0, uint64_t a1, uint64_t a2);
-/*
- * Map @n frames of @dom at a new address (@hint, extra mmap @flags ORed
- * into MAP_SHARED).  err[] per frame (never NULL).  Returns the number of
- * frames that failed (>= 0) with *addr set, or a negative errno (nothing
- * mapped).
- */
-int64_t xfm_privcmd_map(struct xfm_privcmd *pc, uint32_t dom, void *hint,
-			int prot, int flags, const xfm_xen_pfn_t *arr,
-			size_t n, int *err, void **addr);
-int xfm_privcmd_unmap(struct xfm_privcmd *pc, void *addr, size_t n);
-int xfm_privcmd_restrict(struct xfm_privcmd *pc, uint32_t dom);
-/* MMAP_RESOURCE.  @addr NULL and @nr 0 with @size_frames non-NULL
- * queries the size (in frames). */
-int xfm_privcmd_resource(struct xfm_privcmd *pc, uint32_t dom,
-			 unsigned int type, unsigned int id, uint64_t frame,
-			 uint64_t nr, void *addr, uint64_t *size_frames);
-/* Hypervisor page size: XENVER_pagesize, else sysfs, else 4096. */
-uint64_t xfm_privcmd_hyp_pagesize(struct xfm_privcmd *pc, uint32_t *origin);
+/* A referenced window holding @frame, mapped if not cached; put it back
+ * with xfm_window_put() once copied from. */
+int xfm_window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out);
+void xfm_window_put(xfm_handle *h, struct xfm_window *w);
 
 #endif /* XFM_PRIVATE_H */

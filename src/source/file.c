@@ -7,13 +7,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file.h"
+#include "format.h"
 
 static struct xfm_file *to_file(struct xfm_source *s)
 {
@@ -49,6 +50,18 @@ int xfm_file_read_at(struct xfm_file *f, uint64_t off, void *buf,
 	return 0;
 }
 
+int xfm_file_bad(struct xfm_file *f, uint64_t off, const char *fmt, ...)
+{
+	char what[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return xfm_fail(-ENOEXEC, "%s: offset 0x%llx: %s", f->base.label,
+			(unsigned long long)off, what);
+}
+
 int xfm_file_add_seg(struct xfm_file *f, uint64_t addr, uint64_t len,
 		     uint64_t off, bool zero)
 {
@@ -77,14 +90,6 @@ int xfm_file_add_seg(struct xfm_file *f, uint64_t addr, uint64_t len,
 	}
 	f->segs[f->nsegs++] = (struct xfm_file_seg){ addr, len, off, zero };
 	return 0;
-}
-
-/* Raw: the file is guest memory from address 0. */
-static int parse_raw(struct xfm_file *f)
-{
-	if (f->size == 0)
-		return xfm_fail(-ENOEXEC, "%s: empty file", f->base.label);
-	return xfm_file_add_seg(f, 0, f->size, 0, false);
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -334,27 +339,19 @@ static const struct xfm_source_ops file_ops = {
 	.pread = file_pread,
 };
 
-static const struct {
-	const char *name;
-	xfm_file_parser parse;
-} formats[] = {
-	{ "xen-core", xfm_file_parse_xen_core },
-	{ "elf", xfm_file_parse_elf },
-	{ "lime", xfm_file_parse_lime },
-	{ "raw", parse_raw },
-};
-
+/* The format is found from the content: each reader in table order. */
 static int detect(struct xfm_file *f)
 {
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		int rc = formats[i].parse(f);
+	for (size_t i = 0; xfm_formats[i]; i++) {
+		int rc = xfm_formats[i]->parse ? xfm_formats[i]->parse(f)
+					       : XFM_FILE_NOT_MINE;
 
 		if (rc == XFM_FILE_NOT_MINE)
 			continue;
 		if (rc < 0)
 			return rc;
 		rc = xfm_source_add_info(&f->base, "format", "%s",
-					 formats[i].name);
+					 xfm_formats[i]->name);
 		return rc < 0 ? rc : check_segs(f);
 	}
 	return -ENOEXEC;

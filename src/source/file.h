@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * file.h - shared by the dump-file formats.  A format's parser only
- * describes where guest memory lies in the file, as segments; mapping,
- * reading and the memory map are done once, in file.c.
+ * file.h - the dump-file source, as the formats' readers (src/format/)
+ * see it.  A reader only describes where guest memory lies in the file,
+ * as segments; mapping, reading and the memory map are done once, in
+ * file.c.
  */
 #ifndef XFM_FILE_H
 #define XFM_FILE_H
@@ -25,20 +26,8 @@ struct xfm_file {
 	size_t nsegs, cap;
 };
 
-/*
- * A format parser returns 0 when the file is in this format and was
- * parsed (segments added, frame_size set if not 4096), XFM_FILE_NOT_MINE
- * when the content is not this format (the next parser is tried), or a
- * negative errno (normally -ENOEXEC) when it is this format but corrupt,
- * after xfm_fail() named the file and the offset.
- */
+/* A format's parser: "this file is not in my format" (format.h). */
 #define XFM_FILE_NOT_MINE 1
-
-typedef int (*xfm_file_parser)(struct xfm_file *f);
-
-int xfm_file_parse_xen_core(struct xfm_file *f);
-int xfm_file_parse_elf(struct xfm_file *f);
-int xfm_file_parse_lime(struct xfm_file *f);
 
 /* Read exactly @len bytes at @off; -ENOEXEC (with a message naming what)
  * when the file is too short. */
@@ -47,5 +36,30 @@ int xfm_file_read_at(struct xfm_file *f, uint64_t off, void *buf,
 /* Add a segment (coalesced with the previous one when contiguous). */
 int xfm_file_add_seg(struct xfm_file *f, uint64_t addr, uint64_t len,
 		     uint64_t off, bool zero);
+
+/* Overflow-checked arithmetic: true when the result does not fit. */
+static inline bool xfm_add_ovf(uint64_t a, uint64_t b, uint64_t *r)
+{
+	return __builtin_add_overflow(a, b, r);
+}
+
+static inline bool xfm_mul_ovf(uint64_t a, uint64_t b, uint64_t *r)
+{
+	return __builtin_mul_overflow(a, b, r);
+}
+
+/* True when [off, off + len) lies inside the file. */
+static inline bool xfm_file_has(const struct xfm_file *f, uint64_t off,
+				uint64_t len)
+{
+	return off <= f->size && len <= f->size - off;
+}
+
+/*
+ * Fail with -ENOEXEC and the message "<file>: offset 0x<off>: <what>":
+ * every complaint about a dump's content names where it is.
+ */
+int xfm_file_bad(struct xfm_file *f, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif /* XFM_FILE_H */

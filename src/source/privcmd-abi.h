@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 
-#include "private.h"
+#include "privcmd.h"
 
 struct xfm_pc_hypercall {
 	uint64_t op;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "private.h"
+#include "privcmd.h"
 #include "privcmd-abi.h"
 #include "xen-pv.h"
 

@@ -3,7 +3,7 @@
 #ifndef XFM_XEN_PV_H
 #define XFM_XEN_PV_H
 
-#include "private.h"
+#include "privcmd.h"
 
 struct xfm_xen_dominfo {
 	bool hvm;                  /* HVM or PVH: frames are guest frames */

@@ -100,7 +100,7 @@ run --version
 
 run --help
 missing=
-for c in info read write search map dump bench; do
+for c in info read write search ranges dump bench; do
 	grep -q "^  $c " "$T/out" || missing="$missing $c"
 done
 [[ $RC == 0 && -z $missing ]] && pass "--help lists every command" ||
@@ -144,16 +144,19 @@ j1=$OUT
 run info --json "$RAW"
 is "$OUT" "$j1" "--json after the command is the same as before it"
 
-# --- map ----------------------------------------------------------------
+# --- ranges (alias: map) ------------------------------------------------
 
-run map "$RAW"
+run ranges "$RAW"
 is "$RC:$OUT" "0:START               END                 SIZE
 0x0000000000000000  0x0000000000800000  8 MiB
-1 range, 8 MiB (8388608 bytes)" "map: table"
+1 range, 8 MiB (8388608 bytes)" "ranges: table"
+t1=$OUT
+run map "$RAW"
+is "$RC:$OUT" "0:$t1" "map: the old name of ranges, same output"
 
-run map --json "$LIME"
+run ranges --json "$LIME"
 is "$RC:$OUT" '0:{"ranges":[{"start":0,"end":8192,"size":8192},{"start":65536,"end":73728,"size":8192}],"total_size":16384}' \
-	"map --json: two ranges of a LiME dump"
+	"ranges --json: two ranges of a LiME dump"
 
 # --- read ---------------------------------------------------------------
 
@@ -197,7 +200,7 @@ is "$(jq_py '(d["address"], d["length"], d["data"])')" \
 	"(12284, 8, '4e4545444c452121')" "read --json: address, length, hex data"
 
 run read "$RAW" 0x7ffff0 0x20
-expect_err 4 "xfm: read: 0x7ffff0+0x20: address 0x800000 is not in the source (see 'xfm map'; --zero-fill reads holes as zeros)" \
+expect_err 4 "xfm: read: 0x7ffff0+0x20: address 0x800000 is not in the source (see 'xfm ranges'; --zero-fill reads holes as zeros)" \
 	"read: length past the end: exit 4"
 
 run read "$RAW" 0xzz 4
@@ -230,7 +233,7 @@ expect_err 2 "xfm: read: --raw and --json are exclusive" \
 
 # Holes: a LiME dump has absent memory between its ranges.
 run read "$LIME" 0x1ff0 0x20
-expect_err 4 "xfm: read: 0x1ff0+0x20: address 0x2000 is not in the source (see 'xfm map'; --zero-fill reads holes as zeros)" \
+expect_err 4 "xfm: read: 0x1ff0+0x20: address 0x2000 is not in the source (see 'xfm ranges'; --zero-fill reads holes as zeros)" \
 	"read: across a hole: exit 4, nothing printed"
 run read --zero-fill "$LIME" 0x1ff8 0x10
 is "$RC:$OUT" "0:00001ff8  41 41 41 41 41 41 41 41  00 00 00 00 00 00 00 00  |AAAAAAAA........|
@@ -425,8 +428,8 @@ check_dump() {
 			"xfm info reports '$got': no $fmt parser yet"
 		return
 	fi
-	"$XFM" map --json "$src" >"$T/map.src"
-	"$XFM" map --json "$out" >"$T/map.dump"
+	"$XFM" ranges --json "$src" >"$T/map.src"
+	"$XFM" ranges --json "$out" >"$T/map.dump"
 	[[ $fmt == raw ]] && cp "$T/map.src" "$T/map.dump"
 	"$XFM" search "$src" XCHUNKX >"$T/s.src" 2>&1
 	"$XFM" search "$out" XCHUNKX >"$T/s.dump" 2>&1
@@ -493,7 +496,7 @@ run info xen:no-such-guest-name
 
 lines_ok=1
 for args in "frob" "read $RAW zz 1" "read $T/nope 0 1" "read $RAW 8M 1" \
-	    "write $RAW 0 --hex 00" "search $RAW" "map" "dump --format x $RAW y" \
+	    "write $RAW 0 --hex 00" "search $RAW" "ranges" "dump --format x $RAW y" \
 	    "info bogus:1"; do
 	"$XFM" $args >/dev/null 2>"$T/err"
 	[[ $(wc -l <"$T/err") == 1 && $(cat "$T/err") == "xfm: "* ]] ||

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "privcmd.h"
 #include "privcmd-abi.h"
 #include "tap.h"
 

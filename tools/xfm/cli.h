@@ -37,13 +37,14 @@ struct cli {
 
 struct command {
 	const char *name;
+	const char *alias;    /* another name it answers to, or NULL */
 	const char *summary;  /* one line, for `xfm --help` */
 	const char *usage;    /* full help text, for `xfm help NAME` */
 	int (*run)(struct cli *cli, int argc, char **argv);
 };
 
 extern const struct command cmd_info, cmd_read, cmd_write, cmd_search,
-	cmd_map, cmd_dump, cmd_bench;
+	cmd_ranges, cmd_dump, cmd_bench;
 
 /* --- main.c: option handling shared by every command -------------- */
 

@@ -267,7 +267,7 @@ static int check_span(struct cli *cli, xfm_handle *h,
 	if (ok || (o->flags & XFM_READ_ZERO_FILL))
 		return 0;
 	cli_err(cli, "0x%" PRIx64 "+0x%" PRIx64 ": address 0x%" PRIx64
-		" is not in the source (see 'xfm map'; --zero-fill reads "
+		" is not in the source (see 'xfm ranges'; --zero-fill reads "
 		"holes as zeros)", o->addr, o->len, gap);
 	return EXIT_RANGE;
 }

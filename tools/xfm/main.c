@@ -20,14 +20,15 @@ volatile int cli_interrupted;
 
 static const struct command *const commands[] = {
 	&cmd_info, &cmd_read, &cmd_write, &cmd_search,
-	&cmd_map, &cmd_dump, &cmd_bench,
+	&cmd_ranges, &cmd_dump, &cmd_bench,
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const struct command *find_command(const char *name)
 {
 	for (size_t i = 0; i < NR_COMMANDS; i++)
-		if (!strcmp(commands[i]->name, name))
+		if (!strcmp(commands[i]->name, name) ||
+		    (commands[i]->alias && !strcmp(commands[i]->alias, name)))
 			return commands[i];
 	return NULL;
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * file-lime.c - LiME dumps: for each physical range, a 32-byte header
+ * lime.c - LiME dumps, read and written: for each physical range, a 32-byte header
  * {u32 magic "EMiL"; u32 version 1; u64 start; u64 end (inclusive);
  * u64 reserved}, little endian, then the range's bytes.  Ranges come in
  * ascending order and do not overlap.
  */
 #include <errno.h>
+#include <string.h>
 
-#include "file-elf.h"
+#include "format.h"
+#include "le.h"
 
 #define LIME_MAGIC   UINT32_C(0x4C694D45)
 #define LIME_VERSION 1
@@ -22,7 +24,6 @@ struct lime_hdr {
 
 static int read_hdr(struct xfm_file *f, uint64_t off, struct lime_hdr *h)
 {
-	struct xfm_elf le = { .is64 = true };
 	uint8_t b[LIME_HDR];
 	int rc;
 
@@ -33,10 +34,10 @@ static int read_hdr(struct xfm_file *f, uint64_t off, struct lime_hdr *h)
 	rc = xfm_file_read_at(f, off, b, LIME_HDR, "LiME header");
 	if (rc < 0)
 		return rc;
-	h->magic = xfm_elf_get32(&le, b);
-	h->version = xfm_elf_get32(&le, b + 4);
-	h->start = xfm_elf_get64(&le, b + 8);
-	h->end = xfm_elf_get64(&le, b + 16);
+	h->magic = xfm_le32(b);
+	h->version = xfm_le32(b + 4);
+	h->start = xfm_le64(b + 8);
+	h->end = xfm_le64(b + 16);
 	return 0;
 }
 
@@ -77,9 +78,8 @@ static int check_hdr(struct xfm_file *f, uint64_t off,
 	return 0;
 }
 
-int xfm_file_parse_lime(struct xfm_file *f)
+static int parse_lime(struct xfm_file *f)
 {
-	struct xfm_elf le = { .is64 = true };
 	struct lime_hdr h = { 0 };
 	uint64_t off = 0, next = 0, n = 0, len = 0;
 	uint8_t magic[4];
@@ -90,7 +90,7 @@ int xfm_file_parse_lime(struct xfm_file *f)
 	rc = xfm_file_read_at(f, 0, magic, 4, "LiME magic");
 	if (rc < 0)
 		return rc;
-	if (xfm_elf_get32(&le, magic) != LIME_MAGIC)
+	if (xfm_le32(magic) != LIME_MAGIC)
 		return XFM_FILE_NOT_MINE;
 	while (off < f->size) {
 		rc = read_hdr(f, off, &h);
@@ -114,3 +114,34 @@ int xfm_file_parse_lime(struct xfm_file *f)
 	return xfm_source_add_info(&f->base, "lime.ranges", "%llu",
 				   (unsigned long long)n);
 }
+
+/* The writer: one header per populated range, then its bytes. */
+static int write_lime(struct xfm_dump *d)
+{
+	uint64_t off = 0;
+	uint8_t hdr[LIME_HDR];
+	int rc;
+
+	for (size_t i = 0; i < d->nr; i++) {
+		memset(hdr, 0, sizeof(hdr));
+		xfm_put_le32(hdr, LIME_MAGIC);
+		xfm_put_le32(hdr + 4, LIME_VERSION);
+		xfm_put_le64(hdr + 8, d->r[i].start);
+		xfm_put_le64(hdr + 16, d->r[i].start + d->r[i].size - 1);
+		rc = xfm_dump_write(d, off, hdr, sizeof(hdr));
+		if (rc < 0)
+			return rc;
+		rc = xfm_dump_copy(d, d->r[i].start, d->r[i].size, off + LIME_HDR);
+		if (rc < 0)
+			return rc;
+		off += LIME_HDR + d->r[i].size;
+	}
+	return 0;
+}
+
+const struct xfm_format xfm_format_lime = {
+	.name = "lime",
+	.dump_id = XFM_DUMP_LIME,
+	.parse = parse_lime,
+	.write = write_lime,
+};

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * file-elf.h - reading ELF headers out of an untrusted dump file, shared
- * by the generic ELF core parser and the Xen dump-core parser.  Every
- * number comes from the file: each is checked before it is used.
+ * elf-io.h - ELF headers read out of an untrusted dump file and written
+ * into a new one, shared by the ELF core format (elf.c) and the Xen
+ * dump-core format (xen-core.c).  Every number read comes from the file:
+ * each is checked before it is used.
  */
-#ifndef XFM_FILE_ELF_H
-#define XFM_FILE_ELF_H
+#ifndef XFM_ELF_IO_H
+#define XFM_ELF_IO_H
 
-#include "file.h"
+#include "format.h"
 
 /* The ELF file header, decoded (either class, either byte order). */
 struct xfm_elf {
@@ -43,31 +44,6 @@ struct xfm_elf_phdr {
 	uint64_t memsz;
 };
 
-/* Overflow-checked arithmetic: true when the result does not fit. */
-static inline bool xfm_add_ovf(uint64_t a, uint64_t b, uint64_t *r)
-{
-	return __builtin_add_overflow(a, b, r);
-}
-
-static inline bool xfm_mul_ovf(uint64_t a, uint64_t b, uint64_t *r)
-{
-	return __builtin_mul_overflow(a, b, r);
-}
-
-/* True when [off, off + len) lies inside the file. */
-static inline bool xfm_file_has(const struct xfm_file *f, uint64_t off,
-				uint64_t len)
-{
-	return off <= f->size && len <= f->size - off;
-}
-
-/*
- * Fail with -ENOEXEC and the message "<file>: offset 0x<off>: <what>":
- * every complaint about a dump's content names where it is.
- */
-int xfm_file_bad(struct xfm_file *f, uint64_t off, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Little/big endian loads from a byte buffer. */
 uint16_t xfm_elf_get16(const struct xfm_elf *e, const uint8_t *p);
 uint32_t xfm_elf_get32(const struct xfm_elf *e, const uint8_t *p);
@@ -97,4 +73,16 @@ int xfm_elf_walk_notes(struct xfm_file *f, const struct xfm_elf *e,
 		       uint64_t off, uint64_t size, xfm_elf_note_fn fn,
 		       void *opaque);
 
-#endif /* XFM_FILE_ELF_H */
+/*
+ * Writers: an ELF64 little-endian ET_CORE file header (64 bytes at @e;
+ * e_machine from the source's "elf.machine" fact, else this host's) and
+ * a section header (64 bytes at @s).  Past PN_XNUM program headers,
+ * e_phnum is PN_XNUM and the caller puts the count in section 0.
+ */
+void xfm_elf_put_ehdr(uint8_t *e, xfm_handle *h, uint64_t phnum,
+		      uint64_t shoff, uint16_t shnum, uint16_t shstrndx);
+void xfm_elf_put_shdr(uint8_t *s, uint32_t name, uint32_t type, uint64_t off,
+		      uint64_t size, uint32_t info, uint64_t align,
+		      uint64_t entsize);
+
+#endif /* XFM_ELF_IO_H */

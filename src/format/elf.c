@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * file-elf.c - ELF cores: QEMU's dump-guest-memory and other producers
- * (ELF32 and ELF64, either byte order).  Guest memory is the PT_LOAD
- * segments, addressed by p_paddr; a segment whose file size is below its
- * memory size ends in zeros that are not stored.  Also the ELF reading
- * helpers shared with the Xen dump-core parser.
+ * elf.c - ELF cores.  Reader: QEMU's dump-guest-memory and other
+ * producers (ELF32 and ELF64, either byte order); guest memory is the
+ * PT_LOAD segments, addressed by p_paddr; a segment whose file size is
+ * below its memory size ends in zeros that are not stored.  Writer: an
+ * ELF64 core with one PT_LOAD per populated range, as QEMU writes.  Also
+ * the ELF header helpers (elf-io.h) shared with the Xen dump-core format.
  */
 #include <elf.h>
 #include <errno.h>
@@ -12,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file-elf.h"
+#include "elf-io.h"
+#include "le.h"
 #include "linux.h"
 
 #define EHDR32_SIZE 52
@@ -21,18 +23,7 @@
 #define SHDR64_SIZE 64
 #define PHDR32_SIZE 32
 #define PHDR64_SIZE 56
-
-int xfm_file_bad(struct xfm_file *f, uint64_t off, const char *fmt, ...)
-{
-	char what[384];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return xfm_fail(-ENOEXEC, "%s: offset 0x%llx: %s", f->base.label,
-			(unsigned long long)off, what);
-}
+#define HDR_BATCH 1024 /* program headers per write */
 
 uint16_t xfm_elf_get16(const struct xfm_elf *e, const uint8_t *p)
 {
@@ -299,6 +290,62 @@ int xfm_elf_walk_notes(struct xfm_file *f, const struct xfm_elf *e,
 	return 0;
 }
 
+/* The ELF machine of the dump: the source's, if it said, else ours. */
+static uint16_t elf_machine(xfm_handle *h)
+{
+	const char *k, *v;
+
+	for (size_t i = 0; xfm_source_info(h, i, &k, &v) == 0; i++)
+		if (strcmp(k, "elf.machine") == 0)
+			return (uint16_t)strtoul(v, NULL, 10);
+#if defined(__x86_64__)
+	return EM_X86_64;
+#elif defined(__i386__)
+	return EM_386;
+#elif defined(__aarch64__)
+	return EM_AARCH64;
+#elif defined(__arm__)
+	return EM_ARM;
+#else
+	return EM_NONE;
+#endif
+}
+
+void xfm_elf_put_ehdr(uint8_t *e, xfm_handle *h, uint64_t phnum,
+		      uint64_t shoff, uint16_t shnum, uint16_t shstrndx)
+{
+	memset(e, 0, 64);
+	memcpy(e, ELFMAG, SELFMAG);
+	e[EI_CLASS] = ELFCLASS64;
+	e[EI_DATA] = ELFDATA2LSB;
+	e[EI_VERSION] = EV_CURRENT;
+	xfm_put_le16(e + 16, ET_CORE);
+	xfm_put_le16(e + 18, elf_machine(h));
+	xfm_put_le32(e + 20, EV_CURRENT);
+	xfm_put_le64(e + 32, phnum ? 64 : 0);
+	xfm_put_le64(e + 40, shoff);
+	xfm_put_le16(e + 52, 64);
+	xfm_put_le16(e + 54, phnum ? 56 : 0);
+	xfm_put_le16(e + 56, phnum >= PN_XNUM ? PN_XNUM : (uint16_t)phnum);
+	xfm_put_le16(e + 58, shnum ? 64 : 0);
+	xfm_put_le16(e + 60, shnum);
+	xfm_put_le16(e + 62, shstrndx);
+}
+
+void xfm_elf_put_shdr(uint8_t *s, uint32_t name, uint32_t type, uint64_t off,
+		      uint64_t size, uint32_t info, uint64_t align,
+		      uint64_t entsize)
+{
+	memset(s, 0, 64);
+	xfm_put_le32(s, name);
+	xfm_put_le32(s + 4, type);
+	xfm_put_le64(s + 24, off);
+	xfm_put_le64(s + 32, size);
+	xfm_put_le32(s + 44, info);
+	xfm_put_le64(s + 48, align);
+	xfm_put_le64(s + 56, entsize);
+}
+
 /* ------------------------------------------------------------------ */
 /* The generic ELF core parser                                         */
 
@@ -420,7 +467,7 @@ static int add_facts(struct xfm_file *f, const struct xfm_elf *e,
 	return 0;
 }
 
-int xfm_file_parse_elf(struct xfm_file *f)
+static int parse_elf(struct xfm_file *f)
 {
 	struct elf_counts c = { 0 };
 	struct xfm_elf e;
@@ -444,3 +491,75 @@ int xfm_file_parse_elf(struct xfm_file *f)
 				    "segments: no memory in it");
 	return add_facts(f, &e, &c);
 }
+
+/* ------------------------------------------------------------------ */
+/* The writer                                                          */
+
+/* Program headers, one PT_LOAD per range, written in batches. */
+static int elf_phdrs(struct xfm_dump *d, uint64_t data)
+{
+	uint64_t off = data, a = xfm_dump_data_align(d);
+	int rc;
+
+	for (size_t i = 0; i < d->nr; i += HDR_BATCH) {
+		size_t n = d->nr - i < HDR_BATCH ? d->nr - i : HDR_BATCH;
+
+		memset(d->buf, 0, n * 56);
+		for (size_t k = 0; k < n; k++) {
+			const xfm_range *r = &d->r[i + k];
+			uint8_t *p = d->buf + k * 56;
+
+			xfm_put_le32(p, PT_LOAD);
+			xfm_put_le32(p + 4, PF_R | PF_W | PF_X);
+			xfm_put_le64(p + 8, off);
+			xfm_put_le64(p + 16, r->start);  /* identity: debuggers */
+			xfm_put_le64(p + 24, r->start);
+			xfm_put_le64(p + 32, r->size);
+			xfm_put_le64(p + 40, r->size);
+			xfm_put_le64(p + 48, a);
+			off = xfm_align_up(off + r->size, a);
+		}
+		rc = xfm_dump_write(d, 64 + i * 56, d->buf, n * 56);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int write_elf(struct xfm_dump *d)
+{
+	uint64_t phnum = d->nr, a = xfm_dump_data_align(d);
+	uint64_t shoff = 0, data, off;
+	uint8_t hdr[64], sh0[64];
+	bool xnum = phnum >= PN_XNUM;
+	int rc;
+
+	/* Too many segments for e_phnum: the count goes in section 0. */
+	if (xnum)
+		shoff = 64 + phnum * 56;
+	data = xfm_align_up(64 + phnum * 56 + (xnum ? 64 : 0), a);
+	xfm_elf_put_ehdr(hdr, d->h, phnum, shoff, xnum ? 1 : 0, 0);
+	rc = xfm_dump_write(d, 0, hdr, sizeof(hdr));
+	if (rc == 0 && xnum) {
+		xfm_elf_put_shdr(sh0, 0, SHT_NULL, 0, 0, (uint32_t)phnum, 0, 0);
+		rc = phnum > UINT32_MAX ? xfm_fail(-EFBIG, "%s: %llu ranges "
+				"are too many for an ELF core", d->path,
+				(unsigned long long)phnum)
+				: xfm_dump_write(d, shoff, sh0, sizeof(sh0));
+	}
+	if (rc == 0)
+		rc = elf_phdrs(d, data);
+	off = data;
+	for (size_t i = 0; rc == 0 && i < d->nr; i++) {
+		rc = xfm_dump_copy(d, d->r[i].start, d->r[i].size, off);
+		off = xfm_align_up(off + d->r[i].size, a);
+	}
+	return rc;
+}
+
+const struct xfm_format xfm_format_elf = {
+	.name = "elf",
+	.dump_id = XFM_DUMP_ELF,
+	.parse = parse_elf,
+	.write = write_elf,
+};

@@ -23,7 +23,7 @@
 #include <xentoollog.h>
 
 #include "xenforeignmemory.h"
-#include "private.h"
+#include "privcmd.h"
 #include "toolcore.h"
 
 #define LOG_CONTEXT "xenforeignmemory"

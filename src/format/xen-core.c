@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * file-xen-core.c - Xen `xl dump-core` files: an ELF64 core without
- * program headers whose sections, found by name, hold the pages
- * (.xen_pages) and, entry for entry, the guest frame of each page
- * (.xen_pfn for HVM: u64 pfn; .xen_p2m for PV: u64 pfn, u64 gmfn).
- * Facts about the guest come from the "Xen" notes in .note.Xen.
+ * xen-core.c - Xen `xl dump-core` files (docs/misc/dump-core-format.txt):
+ * an ELF64 core without program headers whose sections, found by name,
+ * hold the pages (.xen_pages) and, entry for entry, the guest frame of
+ * each page (.xen_pfn for HVM: u64 pfn; .xen_p2m for PV: u64 pfn, u64
+ * gmfn).  Facts about the guest come from the "Xen" notes in .note.Xen.
+ * The reader takes both layouts; the writer writes the HVM one.
  */
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "file-elf.h"
+#include "elf-io.h"
+#include "le.h"
 
 #define NOTE_NONE           0x2000000
 #define NOTE_HEADER         0x2000001
@@ -25,6 +27,9 @@
 #define VERSION_EXTRA 16  /* offset of extra_version[16] in the version */
 #define INVALID_PFN   UINT64_MAX
 #define PFN_BATCH     512
+#define VERSION_DESC  1280 /* the version note; ends with u64 pagesize */
+#define NSECTIONS     6    /* written: NULL, strtab, notes, prstatus,
+				    * pages, pfn */
 
 struct xen_core {
 	struct xfm_elf elf;
@@ -107,14 +112,13 @@ static int read_u64s(struct xfm_file *f, uint64_t off, uint64_t *v, size_t n,
 		     const char *what)
 {
 	uint8_t b[64];
-	struct xfm_elf le = { .is64 = true };
 	int rc;
 
 	rc = xfm_file_read_at(f, off, b, n * 8, what);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		v[i] = xfm_elf_get64(&le, b + 8 * i);
+		v[i] = xfm_le64(b + 8 * i);
 	return 0;
 }
 
@@ -257,7 +261,6 @@ static int add_page(struct xfm_file *f, const struct xen_core *x,
 static int add_pages(struct xfm_file *f, const struct xen_core *x,
 		     uint64_t entsize)
 {
-	struct xfm_elf le = { .is64 = true };
 	uint64_t n = entsize / 8, buf[PFN_BATCH];
 	uint64_t per = PFN_BATCH / n;
 	int rc;
@@ -272,8 +275,7 @@ static int add_pages(struct xfm_file *f, const struct xen_core *x,
 			return rc;
 		for (uint64_t k = 0; k < cnt; k++) {
 			/* The file is little endian; the host may not be. */
-			uint64_t pfn = xfm_elf_get64(&le, (uint8_t *)&buf[k *
-									 n]);
+			uint64_t pfn = xfm_le64((uint8_t *)&buf[k * n]);
 
 			rc = add_page(f, x, i + k, pfn, off + k * entsize);
 			if (rc < 0)
@@ -341,7 +343,7 @@ static int parse_body(struct xfm_file *f, struct xen_core *x)
 	return add_facts(f, x, pv);
 }
 
-int xfm_file_parse_xen_core(struct xfm_file *f)
+static int parse_xen_core(struct xfm_file *f)
 {
 	struct xen_core x = { 0 };
 	int rc;
@@ -360,3 +362,107 @@ int xfm_file_parse_xen_core(struct xfm_file *f)
 		return XFM_FILE_NOT_MINE;
 	return parse_body(f, &x);
 }
+
+/* ------------------------------------------------------------------ */
+/* The writer: HVM layout, page size = the source's frame size         */
+
+/* A "Xen" note of @dsz bytes of descriptor; returns its length. */
+static size_t xen_note(uint8_t *p, uint32_t type, uint32_t dsz)
+{
+	xfm_put_le32(p, 4);
+	xfm_put_le32(p + 4, dsz);
+	xfm_put_le32(p + 8, type);
+	memcpy(p + 12, "Xen", 4);
+	memset(p + 16, 0, dsz);
+	return 16 + ((dsz + 3) & ~3u);
+}
+
+static size_t xen_notes(struct xfm_dump *d, uint8_t *p, uint64_t nr_pages)
+{
+	size_t n = 0;
+
+	n += xen_note(p + n, NOTE_NONE, 0);
+	n += xen_note(p + n, NOTE_HEADER, 32);
+	xfm_put_le64(p + n - 32, MAGIC_HVM);
+	xfm_put_le64(p + n - 24, 0);            /* no vCPU contexts saved */
+	xfm_put_le64(p + n - 16, nr_pages);
+	xfm_put_le64(p + n - 8, d->frame);
+	n += xen_note(p + n, NOTE_XEN_VERSION, VERSION_DESC);
+	xfm_put_le64(p + n - 8, d->frame);      /* the version's last field */
+	n += xen_note(p + n, NOTE_FORMAT_VERSION, 8);
+	xfm_put_le64(p + n - 8, 1);
+	return n;
+}
+
+/* The .xen_pfn table: every frame of every range, in order. */
+static int xen_pfns(struct xfm_dump *d, uint64_t off)
+{
+	size_t k = 0;
+	int rc;
+
+	for (size_t i = 0; i < d->nr; i++) {
+		uint64_t first = d->r[i].start / d->frame;
+		uint64_t cnt = d->r[i].size / d->frame;
+
+		for (uint64_t j = 0; j < cnt; j++) {
+			xfm_put_le64(d->buf + 8 * k++, first + j);
+			if (k < XFM_DUMP_CHUNK / 8)
+				continue;
+			rc = xfm_dump_write(d, off, d->buf, 8 * k);
+			if (rc < 0)
+				return rc;
+			off += 8 * k;
+			k = 0;
+		}
+	}
+	return k ? xfm_dump_write(d, off, d->buf, 8 * k) : 0;
+}
+
+static const char xen_strtab[] =
+	"\0.shstrtab\0.note.Xen\0.xen_prstatus\0.xen_pages\0.xen_pfn";
+
+static int write_xen_core(struct xfm_dump *d)
+{
+	uint64_t nr_pages = d->total / d->frame;
+	uint64_t strtab = 64 + NSECTIONS * 64, notes, prstatus, pages;
+	uint64_t pfn, off;
+	uint8_t *b = d->buf;
+	size_t nlen;
+	int rc;
+
+	memset(b, 0, strtab + sizeof(xen_strtab) + 2048);
+	memcpy(b + strtab, xen_strtab, sizeof(xen_strtab));
+	notes = xfm_align_up(strtab + sizeof(xen_strtab), 8);
+	nlen = xen_notes(d, b + notes, nr_pages);
+	prstatus = notes + nlen;
+	pages = xfm_align_up(prstatus, xfm_dump_data_align(d));
+	pfn = pages + d->total;
+	xfm_elf_put_ehdr(b, d->h, 0, 64, NSECTIONS, 1);
+	xfm_elf_put_shdr(b + 64, 0, SHT_NULL, 0, 0, 0, 0, 0);
+	xfm_elf_put_shdr(b + 128, 1, SHT_STRTAB, strtab, sizeof(xen_strtab), 0,
+			 1, 0);
+	xfm_elf_put_shdr(b + 192, 11, SHT_NOTE, notes, nlen, 0, 4, 0);
+	xfm_elf_put_shdr(b + 256, 21, SHT_PROGBITS, prstatus, 0, 0, 8, 0);
+	xfm_elf_put_shdr(b + 320, 35, SHT_PROGBITS, pages, d->total, 0,
+			 d->frame, d->frame);
+	xfm_elf_put_shdr(b + 384, 46, SHT_PROGBITS, pfn, nr_pages * 8, 0, 8,
+			 8);
+	rc = xfm_dump_write(d, 0, b, prstatus);
+	if (rc < 0)
+		return rc;
+	rc = xen_pfns(d, pfn);
+	off = pages;
+	for (size_t i = 0; rc == 0 && i < d->nr; i++) {
+		rc = xfm_dump_copy(d, d->r[i].start, d->r[i].size, off);
+		off += d->r[i].size;
+	}
+	return rc;
+}
+
+
+const struct xfm_format xfm_format_xen_core = {
+	.name = "xen-core",
+	.dump_id = XFM_DUMP_XEN_CORE,
+	.parse = parse_xen_core,
+	.write = write_xen_core,
+};

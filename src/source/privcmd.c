@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * linux-privcmd.c - the Linux privcmd device: the only file that knows
+ * privcmd.c - the Linux privcmd device: the only file that knows
  * how Linux exposes Xen's foreign-mapping hypercalls.
  */
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "privcmd.h"
 #include "privcmd-abi.h"
 
 /* Paged-out frames: retry for up to ~1 s in growing steps. */

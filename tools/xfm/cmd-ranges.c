@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* cmd-map.c - `xfm map SOURCE`: the populated ranges, merged, with sizes. */
+/*
+ * cmd-ranges.c - `xfm ranges SOURCE` (alias `xfm map`): the populated
+ * ranges, merged, with sizes.
+ */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -33,7 +36,7 @@ static int print_json(const xfm_range *r, int64_t n, uint64_t total)
 	return json_emit(o) < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
 
-static int run_map(struct cli *cli, xfm_handle *h)
+static int run_ranges(struct cli *cli, xfm_handle *h)
 {
 	xfm_range *r;
 	int64_t n = cli_ranges(h, &r);
@@ -52,7 +55,7 @@ static int run_map(struct cli *cli, xfm_handle *h)
 	return rc;
 }
 
-static int map_main(struct cli *cli, int argc, char **argv)
+static int ranges_main(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS };
 	xfm_handle *h;
@@ -60,28 +63,30 @@ static int map_main(struct cli *cli, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, ":" COMMON_SHORTOPTS, opts,
 				NULL)) != -1)
-		if ((rc = cli_common_opt(cli, &cmd_map, c, argv)) >= 0)
+		if ((rc = cli_common_opt(cli, &cmd_ranges, c, argv)) >= 0)
 			return rc;
 	if (argc - optind != 1)
 		return cli_usage(cli, argc - optind ? "too many arguments" :
-				 "missing SOURCE (see 'xfm help map')");
+				 "missing SOURCE (see 'xfm help ranges')");
 	rc = cli_open(cli, argv[optind], 0, &h);
 	if (rc)
 		return rc;
-	rc = run_map(cli, h);
+	rc = run_ranges(cli, h);
 	xfm_close(h);
 	return rc;
 }
 
-const struct command cmd_map = {
-	.name = "map",
+const struct command cmd_ranges = {
+	.name = "ranges",
+	.alias = "map",
 	.summary = "list the populated guest-physical ranges",
 	.usage =
-	"Usage: xfm map [--json] SOURCE\n"
+	"Usage: xfm ranges [--json] SOURCE\n"
 	"\n"
 	"List the populated guest-physical ranges, merged and ascending, as\n"
 	"START, END (exclusive) and SIZE, then the count and total.\n"
+	"`xfm map` is the same command (its former name).\n"
 	"  --json           {\"ranges\":[{\"start\",\"end\",\"size\"}],"
 	"\"total_size\"}\n",
-	.run = map_main,
+	.run = ranges_main,
 };

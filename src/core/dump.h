@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * dump.h - what a dump format's writer (src/format/) gets from dump.c:
+ * the ranges to write, positioned output, and streaming of guest memory
+ * into the file.  dump.c owns the temporary file and the atomic commit;
+ * a writer only lays out its headers and says where each range goes.
+ */
+#ifndef XFM_DUMP_H
+#define XFM_DUMP_H
+
+#include "private.h"
+
+#define XFM_DUMP_CHUNK (UINT64_C(4) << 20) /* bytes per read + write */
+
+struct xfm_dump {
+	xfm_handle *h;
+	const char *path;        /* the target, for messages */
+	char *tmp;
+	int fd;
+	xfm_range *r;            /* the populated ranges, merged, ascending */
+	size_t nr;
+	uint64_t frame;          /* the source's frame size */
+	uint64_t total, done;    /* guest bytes */
+	uint64_t end;            /* file size so far, holes included */
+	xfm_progress_fn progress;
+	void *opaque;
+	uint8_t *buf;            /* XFM_DUMP_CHUNK bytes of scratch space */
+};
+
+/* Write @len bytes at file offset @off. */
+int xfm_dump_write(struct xfm_dump *d, uint64_t off, const void *p,
+		   uint64_t len);
+/*
+ * Stream guest [addr, addr + len) to file offset @off, all-zero blocks
+ * left as holes, reporting progress.  Uses d->buf.
+ */
+int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
+		  uint64_t off);
+/* File alignment of guest data, so that frames can be mmap'd back. */
+uint64_t xfm_dump_data_align(const struct xfm_dump *d);
+
+static inline uint64_t xfm_align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+#endif /* XFM_DUMP_H */
