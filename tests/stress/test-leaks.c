@@ -44,6 +44,14 @@
 #define RAW_FRAMES 256 /* 1 MiB raw dump */
 
 static int tap_n, tap_failed;
+
+/* TAP lines per check_loop(): behaviour, fds, mappings, and RSS (not
+ * under ASan, whose quarantine keeps freed memory). */
+#ifdef UNDER_ASAN
+#define PER_LOOP 3
+#else
+#define PER_LOOP 4
+#endif
 static long cycles = 100000;
 static char dir[64], raw[96], bad_elf[96];
 
@@ -154,9 +162,9 @@ static void check_loop(const char *name, bool (*fn)(long i))
 	   a.maps, b.maps);
 	rss_ok = a.rss_kib > 0 && b.rss_kib - a.rss_kib <= RSS_SLACK / 1024;
 #ifdef UNDER_ASAN
-	printf("ok %d - %s: RSS %ld -> %ld KiB # SKIP ASan's quarantine keeps "
-	       "freed memory; LeakSanitizer checks the heap\n", ++tap_n, name,
-	       a.rss_kib, b.rss_kib);
+	/* Not a test here: ASan's quarantine keeps freed memory (LeakSanitizer
+	 * checks the heap); the plain build checks RSS. */
+	printf("# %s: RSS not checked under ASan\n", name);
 	(void)rss_ok;
 #else
 	ok(rss_ok, "%s: RSS %ld -> %ld KiB (slack %d KiB)", name, a.rss_kib,
@@ -314,7 +322,7 @@ int main(void)
 
 	if (env && atol(env) > 0)
 		cycles = atol(env);
-	printf("1..%d\n", 4 * 4 + 4 * HAVE_COMPAT_N);
+	printf("1..%d\n", (4 * 4 + 4 * HAVE_COMPAT_N) * PER_LOOP / 4);
 	if (make_files() < 0) {
 		printf("Bail out! cannot create test files: %s\n",
 		       strerror(errno));
