@@ -238,6 +238,127 @@ int xfm_set_cache(xfm_handle *h, uint64_t window_size, uint32_t nr_windows);
 int xfm_invalidate(xfm_handle *h, uint64_t addr, uint64_t len);
 
 /* ------------------------------------------------------------------ */
+/* Guest virtual memory: page-table walks (src/vm/)                    */
+
+/* How the guest's page tables are laid out. */
+enum xfm_vm_mode {
+	XFM_VM_X86_32 = 1,      /* 2-level, 4 KiB pages; 4 MiB with
+				 * XFM_VM_X86_PSE (CR4.PSE, PSE-36) */
+	XFM_VM_X86_PAE = 2,     /* 3-level PAE: 4 KiB and 2 MiB pages */
+	XFM_VM_X86_64 = 3,      /* 4-level: 4 KiB, 2 MiB, 1 GiB pages */
+	XFM_VM_X86_64_LA57 = 4, /* 5-level (CR4.LA57) */
+	XFM_VM_ARM64 = 5,       /* VMSAv8-64 stage 1, EL1&0: TTBR0/TTBR1
+				 * and TCR_EL1 give granules (4/16/64 KiB),
+				 * VA sizes, FEAT_LPA/LPA2 (TCR.DS) */
+};
+
+enum xfm_vm_root_flags {
+	XFM_VM_X86_PSE = 1u << 0, /* 32-bit: CR4.PSE set (4 MiB pages) */
+};
+
+/* Where a root came from (xfm_vm_root.origin). */
+enum xfm_vm_origin {
+	XFM_VM_ORIGIN_CALLER = 1,     /* xfm_set_vm_root() */
+	XFM_VM_ORIGIN_QMP = 2,        /* a live QEMU vCPU's registers (QMP) */
+	XFM_VM_ORIGIN_DUMP_NOTE = 3,  /* a dump's vCPU note */
+	XFM_VM_ORIGIN_XEN_VCPU = 4,   /* a live Xen vCPU's context */
+	XFM_VM_ORIGIN_VMCOREINFO = 5, /* the guest kernel's own tables,
+				       * found from its VMCOREINFO */
+};
+
+/*
+ * The root of an address space.  x86: @root is CR3 (its low flag bits
+ * are ignored).  arm64: @root is TTBR0_EL1, @root1 TTBR1_EL1, @tcr
+ * TCR_EL1 (T0SZ/T1SZ, TG0/TG1, EPD0/EPD1, IPS, TBI0/TBI1, DS are used);
+ * descriptors are little-endian.
+ */
+typedef struct xfm_vm_root {
+	uint32_t mode;    /* enum xfm_vm_mode */
+	uint32_t flags;   /* enum xfm_vm_root_flags */
+	uint64_t root;
+	uint64_t root1;
+	uint64_t tcr;
+	uint32_t origin;  /* enum xfm_vm_origin: filled by xfm_get_vm_root */
+	uint32_t vcpu;    /* the vCPU whose registers gave it, if any */
+} xfm_vm_root;
+
+/* Why an address is not mapped (xfm_translation.reason). */
+enum xfm_vm_reason {
+	XFM_VM_MAPPED = 0,
+	XFM_VM_NOT_PRESENT = 1,      /* entry not present / invalid */
+	XFM_VM_OUTSIDE = 2,          /* non-canonical, or outside both
+				      * TTBR ranges */
+	XFM_VM_RESERVED = 3,         /* reserved bits or a descriptor type
+				      * not allowed at that level */
+	XFM_VM_ADDRESS_SIZE = 4,     /* arm64: output address beyond IPS */
+	XFM_VM_WALK_DISABLED = 5,    /* arm64: TCR.EPD0/EPD1 set */
+	XFM_VM_TABLE_UNREADABLE = 6, /* a table's frame is not in the source */
+};
+
+/*
+ * One translation.  Levels: x86 numbers its tables 1 (page table) to
+ * 5 (PML5); arm64 its lookup levels -1 (LPA2 4 KiB) to 3.  When not
+ * mapped, @level, @entry and @entry_addr describe the last entry read
+ * (for XFM_VM_OUTSIDE nothing was read: entry 0, entry_addr 0).
+ */
+typedef struct xfm_translation {
+	uint64_t va;
+	uint64_t pa;          /* guest-physical address of @va */
+	uint64_t page_size;   /* bytes of the page or block mapping @va */
+	int32_t level;        /* level of the last entry read */
+	uint32_t reason;      /* enum xfm_vm_reason */
+	uint64_t entry;       /* value of that entry */
+	uint64_t entry_addr;  /* its guest-physical address */
+} xfm_translation;
+
+/*
+ * xfm_set_vm_root - use @root (of @size bytes, sizeof(xfm_vm_root)) for
+ * the handle's virtual-address calls; NULL forgets a root set before
+ * (the handle then finds one again: see xfm_get_vm_root).  Drops the
+ * translation cache.  Errors: -EINVAL unknown mode or flags.
+ * Thread-safe; calls racing with it use the old or the new root.
+ */
+int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root, size_t size);
+
+/*
+ * xfm_get_vm_root - the root used by the virtual-address calls: the one
+ * set by xfm_set_vm_root(), else vCPU 0's registers where the source has
+ * them (a live QEMU guest through QMP), else the guest kernel's own root
+ * from its VMCOREINFO.  @root->origin says which.  Errors: -ENODATA (no
+ * root given and none found; the message says what was tried).
+ */
+int xfm_get_vm_root(xfm_handle *h, xfm_vm_root *root, size_t size);
+
+/*
+ * xfm_translate - translate guest-virtual @va to guest-physical through
+ * the handle's root, filling *t (@size bytes, sizeof(xfm_translation)).
+ * Returns 0 when mapped; -EFAULT when not (t says at which level and
+ * entry, and why); -ENODATA no root; -EINVAL bad arguments.  Results are
+ * cached; xfm_invalidate() (any range) and xfm_set_vm_root() drop the
+ * cache.  Thread-safe.
+ */
+int xfm_translate(xfm_handle *h, uint64_t va, xfm_translation *t,
+		  size_t size);
+
+/*
+ * xfm_read_va - copy @len bytes at guest-virtual @va into @buf, across
+ * page boundaries (each page translated on its own).  @flags as
+ * xfm_read(); XFM_READ_ZERO_FILL also reads unmapped pages as zeros.
+ * Errors: -EFAULT a page in the span is not mapped (the message names its
+ * VA, level and entry; @buf holds the bytes before it), -ENODATA, and
+ * xfm_read()'s errors.
+ */
+int xfm_read_va(xfm_handle *h, uint64_t va, void *buf, uint64_t len,
+		unsigned int flags);
+
+/*
+ * xfm_write_va - copy @len bytes from @buf to guest-virtual @va.  Errors
+ * as xfm_read_va() and xfm_write() (-EROFS).  Nothing is written when a
+ * page of the span is not mapped (every page is translated first).
+ */
+int xfm_write_va(xfm_handle *h, uint64_t va, const void *buf, uint64_t len);
+
+/* ------------------------------------------------------------------ */
 /* Dumps                                                               */
 
 enum xfm_dump_format {

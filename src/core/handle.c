@@ -100,6 +100,12 @@ int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out)
 		pthread_mutex_destroy(&h->os_lock);
 		goto out_free;
 	}
+	rc = xfm_vm_new(h);
+	if (rc < 0) {
+		xfm_cache_fini(h);
+		pthread_mutex_destroy(&h->lock);
+		goto out_free;
+	}
 	*out = h;
 	return 0;
 out_free:
@@ -111,6 +117,7 @@ XFM_EXPORT int xfm_close(xfm_handle *h)
 {
 	if (!h)
 		return 0;
+	xfm_vm_free(h);
 	xfm_cache_fini(h);
 	free(h->ranges);
 	xfm_os_fini(h);
@@ -203,6 +210,8 @@ XFM_EXPORT int xfm_invalidate(xfm_handle *h, uint64_t addr, uint64_t len)
 	xfm_cache_drop(h, first, last);
 	h->have_ranges = false;
 	pthread_mutex_unlock(&h->lock);
+	/* Page tables live in guest memory: any change may move them. */
+	xfm_vm_flush(h, true);
 	return 0;
 }
 

@@ -87,6 +87,10 @@ struct xfm_source_ops {
 			    unsigned int id, uint64_t frame, uint64_t nr,
 			    unsigned int prot, void **addr, uint64_t *bytes);
 	int (*unmap_resource)(struct xfm_source *s, void *addr, uint64_t bytes);
+	/* Optional: the paging root in vCPU @vcpu's registers (mode, CR3
+	 * or TTBRs + TCR, origin).  -ENODATA when it has none. */
+	int (*vm_root)(struct xfm_source *s, unsigned int vcpu,
+		       xfm_vm_root *root);
 };
 
 struct xfm_kv {
@@ -173,6 +177,7 @@ struct xfm_handle {
 	xfm_range *ranges;
 	size_t nr_ranges;
 	bool have_ranges;
+	struct xfm_vm *vm;        /* src/vm/aspace.c: root, translations */
 };
 
 struct xfm_mapping {
@@ -199,5 +204,16 @@ void xfm_cache_fini(xfm_handle *h);
  * with xfm_window_put() once copied from. */
 int xfm_window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out);
 void xfm_window_put(xfm_handle *h, struct xfm_window *w);
+
+/* ------------------------------------------------------------------ */
+/* src/vm/: guest virtual memory                                       */
+
+struct xfm_vm;
+int xfm_vm_new(xfm_handle *h);
+void xfm_vm_free(xfm_handle *h);
+/* Drop cached translations (and a root found from live registers). */
+void xfm_vm_flush(xfm_handle *h, bool forget_found_root);
+/* The guest kernel's own root from its VMCOREINFO; -ENODATA. */
+int xfm_vm_kernel_root(xfm_handle *h, xfm_vm_root *root);
 
 #endif /* XFM_PRIVATE_H */

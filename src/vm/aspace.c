@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * aspace.c - a handle's guest-virtual address space: its root, the
+ * translation cache, and reads and writes by virtual address.
+ *
+ * The cache is direct-mapped, keyed by the smallest page the root can
+ * map; a large page fills one slot per small page touched.  Walks run
+ * without the lock (their table reads take the handle's own lock); a
+ * walk's result is stored only if no invalidation happened meanwhile
+ * (the generation counter), so a stale translation never outlives
+ * xfm_invalidate().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+#include "walk.h"
+
+#define TLB_SLOTS 8192
+
+struct tlb_slot {
+	uint64_t vpn;       /* va >> min_shift, plus one (0: empty) */
+	uint64_t base;      /* guest-physical start of the mapping */
+	uint64_t page_size;
+	uint64_t entry, entry_addr;
+	int32_t level;
+};
+
+struct xfm_vm {
+	pthread_mutex_t lock;
+	bool have_root;
+	xfm_vm_root root;
+	unsigned int min_shift;
+	uint64_t gen;
+	struct tlb_slot tlb[TLB_SLOTS];
+};
+
+int xfm_vm_new(xfm_handle *h)
+{
+	struct xfm_vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm)
+		return xfm_fail(-ENOMEM, "%s: out of memory", h->src->label);
+	pthread_mutex_init(&vm->lock, NULL);
+	h->vm = vm;
+	return 0;
+}
+
+void xfm_vm_free(xfm_handle *h)
+{
+	if (!h->vm)
+		return;
+	pthread_mutex_destroy(&h->vm->lock);
+	free(h->vm);
+	h->vm = NULL;
+}
+
+/* Called with vm->lock held. */
+static void flush_locked(struct xfm_vm *vm)
+{
+	memset(vm->tlb, 0, sizeof(vm->tlb));
+	vm->gen++;
+}
+
+void xfm_vm_flush(xfm_handle *h, bool forget_found_root)
+{
+	struct xfm_vm *vm = h->vm;
+
+	if (!vm)
+		return;
+	pthread_mutex_lock(&vm->lock);
+	flush_locked(vm);
+	/* A root read from live registers may have changed; one the
+	 * caller gave has not. */
+	if (forget_found_root && vm->have_root &&
+	    vm->root.origin != XFM_VM_ORIGIN_CALLER)
+		vm->have_root = false;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static int check_root(const xfm_vm_root *r)
+{
+	if (r->mode < XFM_VM_X86_32 || r->mode > XFM_VM_ARM64)
+		return xfm_fail(-EINVAL, "xfm_set_vm_root: unknown mode %u",
+				r->mode);
+	if (r->flags & ~(uint32_t)XFM_VM_X86_PSE)
+		return xfm_fail(-EINVAL, "xfm_set_vm_root: unknown flags 0x%x",
+				r->flags);
+	return 0;
+}
+
+static void install_locked(struct xfm_vm *vm, const xfm_vm_root *r)
+{
+	vm->root = *r;
+	vm->have_root = true;
+	vm->min_shift = xfm_log2(xfm_vm_min_page(r));
+	flush_locked(vm);
+}
+
+XFM_EXPORT int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root,
+			       size_t size)
+{
+	xfm_vm_root r;
+	int rc;
+
+	xfm_clear_error();
+	if (!h || (root && size < sizeof(r)))
+		return xfm_fail(-EINVAL, "xfm_set_vm_root: bad arguments");
+	if (root) {
+		memcpy(&r, root, sizeof(r));
+		rc = check_root(&r);
+		if (rc < 0)
+			return rc;
+		r.origin = XFM_VM_ORIGIN_CALLER;
+	}
+	pthread_mutex_lock(&h->vm->lock);
+	if (root)
+		install_locked(h->vm, &r);
+	else {
+		h->vm->have_root = false;
+		flush_locked(h->vm);
+	}
+	pthread_mutex_unlock(&h->vm->lock);
+	return 0;
+}
+
+/* Find a root: the source's vCPU registers, then the guest kernel's. */
+static int discover(xfm_handle *h, xfm_vm_root *r)
+{
+	int rc = -ENODATA;
+
+	memset(r, 0, sizeof(*r));
+	if (h->src->ops->vm_root) {
+		rc = h->src->ops->vm_root(h->src, 0, r);
+		if (rc == 0)
+			return 0;
+	}
+	rc = xfm_vm_kernel_root(h, r);
+	if (rc == 0)
+		return 0;
+	return xfm_fail(-ENODATA, "%s: no page-table root: none given "
+			"(--root), %s, and no kernel root from VMCOREINFO",
+			h->src->label, h->src->ops->vm_root ?
+			"the vCPU registers gave none" :
+			"the source has no vCPU registers");
+}
+
+/* The current root (discovering it if needed) and its generation. */
+static int current_root(xfm_handle *h, xfm_vm_root *r, uint64_t *gen)
+{
+	struct xfm_vm *vm = h->vm;
+	xfm_vm_root found;
+	int rc;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->have_root) {
+		*r = vm->root;
+		*gen = vm->gen;
+		pthread_mutex_unlock(&vm->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	rc = discover(h, &found);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->have_root)
+		install_locked(vm, &found);
+	*r = vm->root;
+	*gen = vm->gen;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+XFM_EXPORT int xfm_get_vm_root(xfm_handle *h, xfm_vm_root *root, size_t size)
+{
+	uint64_t gen;
+
+	xfm_clear_error();
+	if (!h || !root || size < sizeof(*root))
+		return xfm_fail(-EINVAL, "xfm_get_vm_root: bad arguments");
+	return current_root(h, root, &gen);
+}
+
+static int read_table(void *opaque, uint64_t pa, void *buf, size_t len)
+{
+	return xfm_read(opaque, pa, buf, len, 0);
+}
+
+static size_t slot_of(uint64_t vpn)
+{
+	return (size_t)((vpn ^ (vpn >> 13)) & (TLB_SLOTS - 1));
+}
+
+static bool tlb_lookup(struct xfm_vm *vm, uint64_t va, xfm_translation *t)
+{
+	uint64_t vpn = (va >> vm->min_shift) + 1;
+	struct tlb_slot *s;
+	bool hit = false;
+
+	pthread_mutex_lock(&vm->lock);
+	s = &vm->tlb[slot_of(vpn)];
+	if (vm->have_root && s->vpn == vpn) {
+		memset(t, 0, sizeof(*t));
+		t->va = va;
+		t->pa = s->base + (va & (s->page_size - 1));
+		t->page_size = s->page_size;
+		t->level = s->level;
+		t->entry = s->entry;
+		t->entry_addr = s->entry_addr;
+		hit = true;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return hit;
+}
+
+static void tlb_store(struct xfm_vm *vm, uint64_t gen,
+		      const xfm_translation *t)
+{
+	uint64_t vpn;
+	struct tlb_slot *s;
+
+	pthread_mutex_lock(&vm->lock);
+	if (gen == vm->gen) {
+		vpn = (t->va >> vm->min_shift) + 1;
+		s = &vm->tlb[slot_of(vpn)];
+		s->vpn = vpn;
+		s->base = t->pa & ~(t->page_size - 1);
+		s->page_size = t->page_size;
+		s->level = t->level;
+		s->entry = t->entry;
+		s->entry_addr = t->entry_addr;
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static const char *const reasons[] = {
+	[XFM_VM_MAPPED] = "mapped",
+	[XFM_VM_NOT_PRESENT] = "not present",
+	[XFM_VM_OUTSIDE] = "outside the address space",
+	[XFM_VM_RESERVED] = "reserved bits or descriptor",
+	[XFM_VM_ADDRESS_SIZE] = "output address too large",
+	[XFM_VM_WALK_DISABLED] = "walks disabled (TCR.EPDn)",
+	[XFM_VM_TABLE_UNREADABLE] = "table not in the source",
+};
+
+static int translate(xfm_handle *h, uint64_t va, xfm_translation *t)
+{
+	xfm_vm_root r;
+	uint64_t gen;
+	int rc;
+
+	if (tlb_lookup(h->vm, va, t))
+		return 0;
+	rc = current_root(h, &r, &gen);
+	if (rc < 0)
+		return rc;
+	rc = xfm_vm_walk(&r, va, read_table, h, t);
+	if (rc == 0) {
+		tlb_store(h->vm, gen, t);
+		return 0;
+	}
+	if (rc == -EINVAL)
+		return xfm_fail(rc, "%s: VA 0x%" PRIx64 ": bad root",
+				h->src->label, va);
+	return xfm_fail(-EFAULT, "%s: VA 0x%" PRIx64 " not mapped: level %d "
+			"entry 0x%" PRIx64 " at 0x%" PRIx64 ": %s",
+			h->src->label, va, (int)t->level, t->entry,
+			t->entry_addr, reasons[t->reason]);
+}
+
+XFM_EXPORT int xfm_translate(xfm_handle *h, uint64_t va, xfm_translation *t,
+			     size_t size)
+{
+	xfm_translation tr;
+	int rc;
+
+	xfm_clear_error();
+	if (!h || !t || size < sizeof(tr))
+		return xfm_fail(-EINVAL, "xfm_translate: bad arguments");
+	rc = translate(h, va, &tr);
+	memcpy(t, &tr, sizeof(tr));
+	return rc;
+}
+
+/* Bytes from @va to the end of its mapping, at most @len. */
+static uint64_t chunk(const xfm_translation *t, uint64_t len)
+{
+	uint64_t left = t->page_size - (t->va & (t->page_size - 1));
+
+	return left < len ? left : len;
+}
+
+/* A page that is not mapped: its bytes up to the next small page. */
+static uint64_t hole(struct xfm_vm *vm, uint64_t va, uint64_t len)
+{
+	uint64_t p = UINT64_C(1) << vm->min_shift;
+	uint64_t left = p - (va & (p - 1));
+
+	return left < len ? left : len;
+}
+
+XFM_EXPORT int xfm_read_va(xfm_handle *h, uint64_t va, void *buf,
+			   uint64_t len, unsigned int flags)
+{
+	xfm_translation t;
+	char *p = buf;
+	int rc;
+
+	xfm_clear_error();
+	if (!h || (len && !buf))
+		return xfm_fail(-EINVAL, "xfm_read_va: bad arguments");
+	if (len && va + (len - 1) < va)
+		return xfm_fail(-EOVERFLOW, "%s: VA 0x%" PRIx64 " + %" PRIu64
+				" wraps", h->src->label, va, len);
+	while (len) {
+		uint64_t n;
+
+		rc = translate(h, va, &t);
+		if (rc == -EFAULT && (flags & XFM_READ_ZERO_FILL)) {
+			n = hole(h->vm, va, len);
+			memset(p, 0, n);
+		} else if (rc < 0) {
+			return rc;
+		} else {
+			n = chunk(&t, len);
+			rc = xfm_read(h, t.pa, p, n, flags);
+			if (rc < 0)
+				return rc;
+		}
+		p += n;
+		va += n;
+		len -= n;
+	}
+	return 0;
+}
+
+XFM_EXPORT int xfm_write_va(xfm_handle *h, uint64_t va, const void *buf,
+			    uint64_t len)
+{
+	xfm_translation t;
+	const char *p = buf;
+	uint64_t v, left;
+	int rc;
+
+	xfm_clear_error();
+	if (!h || (len && !buf))
+		return xfm_fail(-EINVAL, "xfm_write_va: bad arguments");
+	if (len && va + (len - 1) < va)
+		return xfm_fail(-EOVERFLOW, "%s: VA 0x%" PRIx64 " + %" PRIu64
+				" wraps", h->src->label, va, len);
+	/* Translate the whole span first: all or nothing. */
+	for (v = va, left = len; left; ) {
+		uint64_t n;
+
+		rc = translate(h, v, &t);
+		if (rc < 0)
+			return rc;
+		n = chunk(&t, left);
+		v += n;
+		left -= n;
+	}
+	while (len) {
+		uint64_t n;
+
+		rc = translate(h, va, &t);
+		if (rc < 0)
+			return rc;
+		n = chunk(&t, len);
+		rc = xfm_write(h, t.pa, p, n);
+		if (rc < 0)
+			return rc;
+		p += n;
+		va += n;
+		len -= n;
+	}
+	return 0;
+}
