@@ -33,8 +33,7 @@ _Static_assert(_Generic((xen_pfn_t)0, xfm_xen_pfn_t : 1, default : 0),
 	       "xen_pfn_t must be the privcmd layer's frame type");
 
 struct xenforeignmemory_handle {
-	struct xfm_privcmd pc;
-	int unimpl_errno;          /* privcmd's answer to unknown ioctls */
+	struct xfm_privcmd pc;     /* with privcmd's answer to unknown ioctls */
 	xentoollog_logger *logger;
 	xentoollog_logger *logger_tofree; /* ours, made for a NULL logger */
 	struct xfm_tc_handle tc;   /* registered with libxentoolcore */
@@ -57,10 +56,7 @@ struct xenforeignmemory_resource_handle {
  */
 static struct xfm_pagesz system_psz(void)
 {
-	struct xfm_pagesz p = { .frame = XFM_XEN_PAGE_SIZE,
-				.kpage = xfm_kernel_page_size() };
-
-	return p;
+	return xfm_pagesz_of(XFM_XEN_PAGE_SIZE);
 }
 
 /* Set errno from a negative errno and return upstream's failure value. */
@@ -119,7 +115,7 @@ xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
 		if (!h->logger)
 			goto err;
 	}
-	rc = xfm_privcmd_open_compat(&h->pc, &h->unimpl_errno);
+	rc = xfm_privcmd_open_compat(&h->pc);
 	if (rc < 0) {
 		xtl_log(h->logger, XTL_ERROR, -rc, LOG_CONTEXT,
 			"cannot open the privcmd device (/dev/xen/privcmd)");
@@ -158,7 +154,7 @@ static void *all_or_nothing(xenforeignmemory_handle *h, void *addr,
 	for (size_t i = 0; i < pages; i++) {
 		if (!err[i])
 			continue;
-		xfm_privcmd_unmap(&h->pc, addr, pages);
+		xfm_unmap_frames(&h->pc.psz, addr, pages);
 		errno = -err[i];
 		return NULL;
 	}
@@ -215,11 +211,11 @@ XFM_EXPORT
 int xenforeignmemory_unmap(xenforeignmemory_handle *fmem, void *addr,
 			   size_t pages)
 {
-	struct xfm_privcmd pc = { .fd = -1, .psz = system_psz() };
+	struct xfm_pagesz psz = system_psz();
 	int rc;
 
 	(void)fmem;
-	rc = xfm_privcmd_unmap(&pc, addr, pages);
+	rc = xfm_unmap_frames(&psz, addr, pages);
 	return rc < 0 ? fail(rc) : 0;
 }
 
@@ -231,17 +227,10 @@ int xenforeignmemory_restrict(xenforeignmemory_handle *fmem, domid_t domid)
 	return rc < 0 ? fail(rc) : 0;
 }
 
-/*
- * Linux privcmd's MMAP_RESOURCE sizes its work in kernel pages but fills
- * them with nr_frames 4 KiB frames: with a 16 or 64 KiB kernel page and
- * more than one frame it writes past what it set up.  One frame fits in
- * one kernel page and is safe; more cannot be made safe from userspace
- * (one call per frame would not give a contiguous 4 KiB-strided mapping),
- * so it is refused before the kernel sees it.
- */
+/* Say why a multi-frame resource map is refused on this kernel. */
 static int resource_hazard(xenforeignmemory_handle *h, unsigned long nr)
 {
-	if (h->pc.psz.kpage <= XFM_XEN_PAGE_SIZE || nr <= 1)
+	if (!xfm_privcmd_resource_unsafe(&h->pc, nr))
 		return 0;
 	xtl_log(h->logger, XTL_ERROR, EOPNOTSUPP, LOG_CONTEXT,
 		"refusing to map %lu resource frames: the kernel page is %llu "
@@ -249,12 +238,6 @@ static int resource_hazard(xenforeignmemory_handle *h, unsigned long nr)
 		"exceeds 4096 (map one frame at a time)", nr,
 		(unsigned long long)h->pc.psz.kpage);
 	return -EOPNOTSUPP;
-}
-
-/* The kernel's "no such ioctl" means the feature is missing. */
-static int resource_errno(xenforeignmemory_handle *h, int rc)
-{
-	return rc == -h->unimpl_errno ? -EOPNOTSUPP : rc;
 }
 
 /* No address and no frames is upstream's size query: nothing is mapped. */
@@ -266,20 +249,16 @@ static int resource_size_query(xenforeignmemory_handle *h,
 				      r->frame, 0, NULL, &n);
 
 	if (rc < 0)
-		return resource_errno(h, rc);
+		return rc;
 	r->nr_frames = (unsigned long)n;
 	return 0;
 }
 
-/*
- * mmap a privcmd VMA of the resource's size (kernel-page rounded), then
- * have the kernel fill it; on failure nothing stays mapped.
- */
+/* Map the resource, or answer upstream's size query. */
 static int resource_map(xenforeignmemory_handle *h,
 			xenforeignmemory_resource_handle *r)
 {
 	uint64_t bytes;
-	void *a;
 	int rc;
 
 	if (!r->addr && !r->nr_frames)
@@ -287,21 +266,10 @@ static int resource_map(xenforeignmemory_handle *h,
 	rc = resource_hazard(h, r->nr_frames);
 	if (rc < 0)
 		return rc;
-	if (xfm_map_bytes(&h->pc.psz, r->nr_frames, &bytes) < 0 ||
-	    bytes > SIZE_MAX)
-		return -ENOMEM;
-	a = mmap(r->addr, (size_t)bytes, r->prot, r->flags | MAP_SHARED,
-		 h->pc.fd, 0);
-	if (a == MAP_FAILED)
-		return -errno;
-	rc = xfm_privcmd_resource(&h->pc, r->domid, r->type, r->id, r->frame,
-				  r->nr_frames, a, NULL);
-	if (rc < 0) {
-		munmap(a, (size_t)bytes);
-		return resource_errno(h, rc);
-	}
-	r->addr = a;
-	return 0;
+	rc = xfm_privcmd_map_resource(&h->pc, r->domid, r->type, r->id,
+				      r->frame, r->nr_frames, r->addr, r->prot,
+				      r->flags, &r->addr, &bytes);
+	return rc == -EOVERFLOW ? -ENOMEM : rc;
 }
 
 XFM_EXPORT

@@ -18,8 +18,7 @@
 int xfm_cache_init(xfm_handle *h, uint64_t window_size, uint32_t nr)
 {
 	struct xfm_cache *c = &h->cache;
-	uint64_t unit = h->psz.frame > h->psz.kpage ? h->psz.frame
-						    : h->psz.kpage;
+	uint64_t unit = xfm_map_unit(&h->psz);
 
 	if (!xfm_is_pow2(window_size) || window_size < unit ||
 	    window_size / h->psz.frame > (UINT64_C(1) << 24))
@@ -55,7 +54,7 @@ static void window_free(xfm_handle *h, struct xfm_window *w)
 {
 	/* Its own size: xfm_set_cache() may have changed the cache's. */
 	if (w->addr)
-		h->src->ops->unmap(h->src, w->addr, (size_t)w->nframes);
+		xfm_unmap_frames(&h->psz, w->addr, w->nframes);
 	free(w->err);
 	free(w);
 }

@@ -132,10 +132,8 @@ int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
 /* The file alignment of guest data: frames can then be mmap'd. */
 uint64_t xfm_dump_data_align(const struct xfm_dump *d)
 {
-	uint64_t a = d->frame;
+	uint64_t a = xfm_map_unit(&d->h->psz);
 
-	if (a < xfm_kernel_page_size())
-		a = xfm_kernel_page_size();
 	return a < 4096 ? 4096 : a;
 }
 

@@ -15,27 +15,21 @@ bool xfm_is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
-unsigned int xfm_log2(uint64_t v)
-{
-	unsigned int n = 0;
-
-	while (v > 1) {
-		v >>= 1;
-		n++;
-	}
-	return n;
-}
-
 uint64_t xfm_frames_per_kpage(const struct xfm_pagesz *p)
 {
 	return p->kpage > p->frame ? p->kpage / p->frame : 1;
+}
+
+uint64_t xfm_map_unit(const struct xfm_pagesz *p)
+{
+	return p->frame > p->kpage ? p->frame : p->kpage;
 }
 
 int xfm_map_bytes(const struct xfm_pagesz *p, uint64_t nr_frames,
 		  uint64_t *bytes)
 {
 	uint64_t per = xfm_frames_per_kpage(p);
-	uint64_t kpages, unit = p->frame > p->kpage ? p->frame : p->kpage;
+	uint64_t kpages, unit = xfm_map_unit(p);
 
 	/* ceil(nr / per) without overflowing nr + per - 1. */
 	kpages = nr_frames / per + (nr_frames % per != 0);
@@ -75,16 +69,17 @@ int xfm_extent_frames(const xfm_extent *ext, size_t n, uint64_t *frames)
 	return 0;
 }
 
-uint64_t xfm_kernel_page_size(void)
+/* The one place that asks the kernel for its page size. */
+struct xfm_pagesz xfm_pagesz_of(uint64_t frame)
 {
-	static uint64_t cached;
+	static uint64_t kpage;
 	long v;
 
-	if (cached)
-		return cached;
-	v = sysconf(_SC_PAGESIZE);
-	cached = v > 0 ? (uint64_t)v : 4096;
-	return cached;
+	if (!kpage) {
+		v = sysconf(_SC_PAGESIZE);
+		kpage = v > 0 ? (uint64_t)v : 4096;
+	}
+	return (struct xfm_pagesz){ .frame = frame, .kpage = kpage };
 }
 
 int xfm_parse_sysfs_pagesize(const char *s, uint64_t *out)

@@ -89,9 +89,10 @@ int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out)
 	rc = src->ops->geometry(src, &h->geo);
 	if (rc < 0)
 		goto out_free;
-	h->geo.kernel_page_size = xfm_kernel_page_size();
-	h->psz.frame = h->geo.frame_size;
-	h->psz.kpage = h->geo.kernel_page_size;
+	/* The geometry, filled once: the source reported its part. */
+	h->psz = xfm_pagesz_of(h->geo.frame_size);
+	h->geo.kernel_page_size = h->psz.kpage;
+	src->psz = h->psz;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->os_lock, NULL);
 	rc = xfm_cache_init(h, DEFAULT_WINDOW, default_windows(h));

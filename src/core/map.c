@@ -3,8 +3,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "private.h"
+
+int xfm_unmap_frames(const struct xfm_pagesz *p, void *addr,
+		     uint64_t nr_frames)
+{
+	uint64_t bytes;
+
+	if (xfm_map_bytes(p, nr_frames, &bytes) < 0 || bytes > SIZE_MAX)
+		return -EINVAL;
+	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
+}
 
 static int check_prot(xfm_handle *h, unsigned int prot)
 {
@@ -118,7 +129,7 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 		goto out;
 	ok = collect_errors(ext, n, err);
 	if (ok == 0) {
-		h->src->ops->unmap(h->src, addr, (size_t)total);
+		xfm_unmap_frames(&h->psz, addr, total);
 		rc = first_error(ext, n);
 		rc = xfm_fail((int)rc, "%s: no extent could be mapped (first: "
 			      "frame 0x%llx, %s)", h->src->label,
@@ -128,7 +139,7 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 	}
 	rc = new_map(h, addr, total, out);
 	if (rc < 0) {
-		h->src->ops->unmap(h->src, addr, (size_t)total);
+		xfm_unmap_frames(&h->psz, addr, total);
 		goto out;
 	}
 	rc = (int64_t)ok;
@@ -161,10 +172,9 @@ XFM_EXPORT int xfm_map_resource(xfm_handle *h, unsigned int type,
 		return rc;
 	rc = new_map(h, addr, nr_frames, out);
 	if (rc < 0) {
-		h->src->ops->unmap_resource(h->src, addr, bytes);
+		munmap(addr, (size_t)bytes);
 		return rc;
 	}
-	(*out)->resource = true;
 	(*out)->res_bytes = bytes;
 	return 0;
 }
@@ -181,16 +191,14 @@ XFM_EXPORT uint64_t xfm_map_length(const xfm_mapping *m)
 
 XFM_EXPORT int xfm_unmap(xfm_mapping *m)
 {
-	struct xfm_source *s;
 	int rc;
 
 	if (!m)
 		return 0;
-	s = m->h->src;
-	if (m->resource)
-		rc = s->ops->unmap_resource(s, m->addr, m->res_bytes);
+	if (m->res_bytes)
+		rc = munmap(m->addr, (size_t)m->res_bytes) < 0 ? -errno : 0;
 	else
-		rc = s->ops->unmap(s, m->addr, (size_t)m->frames);
+		rc = xfm_unmap_frames(&m->h->psz, m->addr, m->frames);
 	free(m);
 	return rc;
 }

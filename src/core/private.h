@@ -33,8 +33,12 @@ struct xfm_pagesz {
 };
 
 bool xfm_is_pow2(uint64_t v);
-/* log2 of a power of two. */
-unsigned int xfm_log2(uint64_t v);
+/* Frames of @frame bytes under this system's kernel page.  The kernel
+ * page size is asked for here and nowhere else; the handle keeps what
+ * this returns (h->psz, and the source's copy, s->psz). */
+struct xfm_pagesz xfm_pagesz_of(uint64_t frame);
+/* The unit of every mapping: the larger of frame and kernel page. */
+uint64_t xfm_map_unit(const struct xfm_pagesz *p);
 /* Frames per kernel page (1 when the frame is the larger). */
 uint64_t xfm_frames_per_kpage(const struct xfm_pagesz *p);
 /* Bytes of address space a mapping of @nr_frames frames occupies:
@@ -46,8 +50,10 @@ int xfm_map_bytes(const struct xfm_pagesz *p, uint64_t nr_frames,
 int xfm_extent_frames(const xfm_extent *ext, size_t n, uint64_t *frames);
 /* Byte offset of frame index @i inside a mapping: i * frame. */
 int xfm_frame_offset(const struct xfm_pagesz *p, uint64_t i, uint64_t *off);
-/* The system's page size (sysconf), cached. */
-uint64_t xfm_kernel_page_size(void);
+/* map.c: undo a mapping of @nr_frames frames at @addr (munmap of
+ * xfm_map_bytes()): every mapping of every source is undone here. */
+int xfm_unmap_frames(const struct xfm_pagesz *p, void *addr,
+		     uint64_t nr_frames);
 /* Parse a /sys/hypervisor/properties/pagesize string (hex, with or
  * without 0x, trailing newline) into bytes; -EINVAL if not a power of 2. */
 int xfm_parse_sysfs_pagesize(const char *s, uint64_t *out);
@@ -60,7 +66,8 @@ struct xfm_source;
 struct xfm_source_ops {
 	const char *name;
 	/* Fill frame_size, hyp_page_size, granularities, max_frame,
-	 * origin.  kernel_page_size is filled by the core. */
+	 * origin.  kernel_page_size is filled by the core, which then sets
+	 * s->psz once: map() uses it, never asks the kernel again. */
 	int (*geometry)(struct xfm_source *s, xfm_geometry *g);
 	/* Which frames exist: a malloc'd array of merged, ascending byte
 	 * ranges. */
@@ -72,8 +79,7 @@ struct xfm_source_ops {
 	 * errno for a whole-call failure (nothing mapped). */
 	int64_t (*map)(struct xfm_source *s, const uint64_t *frames, size_t n,
 		       unsigned int prot, void *hint, int *err, void **addr);
-	/* Undo map() of @n frames at @addr. */
-	int (*unmap)(struct xfm_source *s, void *addr, size_t n);
+	/* (The core undoes a map() itself: xfm_unmap_frames().) */
 	void (*close)(struct xfm_source *s);
 	/* Optional copy path for sources that are files (faster than
 	 * mapping for streaming): read @len bytes at @addr. NULL if none. */
@@ -86,7 +92,6 @@ struct xfm_source_ops {
 	int (*map_resource)(struct xfm_source *s, unsigned int type,
 			    unsigned int id, uint64_t frame, uint64_t nr,
 			    unsigned int prot, void **addr, uint64_t *bytes);
-	int (*unmap_resource)(struct xfm_source *s, void *addr, uint64_t bytes);
 	/* Optional: the paging root in vCPU @vcpu's registers (mode, CR3
 	 * or TTBRs + TCR, origin).  -ENODATA when it has none. */
 	int (*vm_root)(struct xfm_source *s, unsigned int vcpu,
@@ -103,6 +108,7 @@ struct xfm_source {
 	const struct xfm_source_ops *ops;
 	char *label;          /* for messages: "xen:7", "dump.elf" */
 	unsigned int flags;   /* enum xfm_open_flags given to xfm_open */
+	struct xfm_pagesz psz; /* set by the core after geometry() */
 	struct xfm_kv *info;  /* facts for xfm_source_info() */
 	size_t ninfo;
 	/* VMCOREINFO text the dump carries (ELF note, kdump header), set by
@@ -185,8 +191,7 @@ struct xfm_mapping {
 	void *addr;
 	uint64_t length;   /* bytes of frames */
 	uint64_t frames;
-	bool resource;     /* made by map_resource */
-	uint64_t res_bytes;
+	uint64_t res_bytes; /* made by map_resource: bytes mapped, else 0 */
 };
 
 /* src/os/linux.c: discover the guest OS once and append its facts

@@ -242,7 +242,7 @@ static uint64_t fill_frames(struct xfm_file *f, char *base,
 			    const uint64_t *frames, size_t i, size_t n,
 			    int *err)
 {
-	uint64_t fs = f->frame_size, kp = xfm_kernel_page_size();
+	uint64_t fs = f->frame_size, kp = f->base.psz.kpage;
 	uint64_t addr = frames[i] * fs;
 	const struct xfm_file_seg *sg = find_seg(f, addr);
 	uint64_t run = 1, avail, off;
@@ -278,7 +278,6 @@ static int64_t file_map(struct xfm_source *s, const uint64_t *frames,
 			void **addr)
 {
 	struct xfm_file *f = to_file(s);
-	struct xfm_pagesz psz = { f->frame_size, xfm_kernel_page_size() };
 	uint64_t bytes;
 	int64_t ok = 0;
 	char *base;
@@ -286,7 +285,7 @@ static int64_t file_map(struct xfm_source *s, const uint64_t *frames,
 	if (prot & XFM_PROT_WRITE)
 		return xfm_fail(-EROFS, "%s: dump files are read-only",
 				s->label);
-	if (xfm_map_bytes(&psz, n, &bytes) < 0 || bytes > SIZE_MAX)
+	if (xfm_map_bytes(&s->psz, n, &bytes) < 0 || bytes > SIZE_MAX)
 		return -EOVERFLOW;
 	base = mmap(hint, (size_t)bytes, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -307,17 +306,6 @@ static int64_t file_map(struct xfm_source *s, const uint64_t *frames,
 	return ok;
 }
 
-static int file_unmap(struct xfm_source *s, void *addr, size_t n)
-{
-	struct xfm_file *f = to_file(s);
-	struct xfm_pagesz psz = { f->frame_size, xfm_kernel_page_size() };
-	uint64_t bytes;
-
-	if (xfm_map_bytes(&psz, n, &bytes) < 0)
-		return -EINVAL;
-	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
-}
-
 static void file_close(struct xfm_source *s)
 {
 	struct xfm_file *f = to_file(s);
@@ -334,7 +322,6 @@ static const struct xfm_source_ops file_ops = {
 	.geometry = file_geometry,
 	.ranges = file_ranges,
 	.map = file_map,
-	.unmap = file_unmap,
 	.close = file_close,
 	.pread = file_pread,
 };

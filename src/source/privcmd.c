@@ -42,8 +42,8 @@ int xfm_privcmd_open(struct xfm_privcmd *pc)
 		return xfm_fail(fd, "privcmd: cannot open /dev/xen/privcmd: %s",
 				strerror(-fd));
 	pc->fd = fd;
-	pc->psz.frame = XFM_XEN_PAGE_SIZE;
-	pc->psz.kpage = xfm_kernel_page_size();
+	pc->psz = xfm_pagesz_of(XFM_XEN_PAGE_SIZE);
+	pc->unimpl_errno = ENOTTY;
 	return 0;
 }
 
@@ -55,7 +55,7 @@ int xfm_privcmd_open(struct xfm_privcmd *pc)
  * Xen's library turns into EOPNOTSUPP.  The probe ioctl must fail: a
  * device that accepts it is not privcmd.
  */
-int xfm_privcmd_open_compat(struct xfm_privcmd *pc, int *unimpl_errno)
+int xfm_privcmd_open_compat(struct xfm_privcmd *pc)
 {
 	int fd = open_device();
 
@@ -67,10 +67,9 @@ int xfm_privcmd_open_compat(struct xfm_privcmd *pc, int *unimpl_errno)
 		return xfm_fail(-ENOTTY, "privcmd: device accepts an ioctl "
 				"privcmd never implements: not privcmd");
 	}
-	*unimpl_errno = errno;
+	pc->unimpl_errno = errno;
 	pc->fd = fd;
-	pc->psz.frame = XFM_XEN_PAGE_SIZE;
-	pc->psz.kpage = xfm_kernel_page_size();
+	pc->psz = xfm_pagesz_of(XFM_XEN_PAGE_SIZE);
 	return 0;
 }
 
@@ -237,15 +236,6 @@ int64_t xfm_privcmd_map(struct xfm_privcmd *pc, uint32_t dom, void *hint,
 	return nfail;
 }
 
-int xfm_privcmd_unmap(struct xfm_privcmd *pc, void *addr, size_t n)
-{
-	uint64_t bytes;
-
-	if (xfm_map_bytes(&pc->psz, n, &bytes) < 0 || bytes > SIZE_MAX)
-		return -EINVAL;
-	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
-}
-
 int xfm_privcmd_restrict(struct xfm_privcmd *pc, uint32_t dom)
 {
 	uint16_t d = (uint16_t)dom;
@@ -267,9 +257,67 @@ int xfm_privcmd_resource(struct xfm_privcmd *pc, uint32_t dom,
 
 	if (dom > UINT16_MAX || frame > UINT32_MAX)
 		return -EINVAL;
+	/* The kernel's "no such ioctl" means the feature is missing. */
 	if (ioctl(pc->fd, XFM_IOCTL_MMAP_RESOURCE, &r) < 0)
-		return errno == ENOTTY ? -EOPNOTSUPP : -errno;
+		return errno == ENOTTY || errno == pc->unimpl_errno ?
+		       -EOPNOTSUPP : -errno;
 	if (size_frames)
 		*size_frames = r.num;
 	return 0;
+}
+
+/*
+ * Linux privcmd's MMAP_RESOURCE sizes its work in kernel pages but fills
+ * them with nr 4 KiB frames: with a 16 or 64 KiB kernel page and more
+ * than one frame it writes past what it set up and corrupts memory.  One
+ * frame fits in one kernel page and is safe; more cannot be made safe
+ * from userspace (one call per frame would not give a contiguous 4 KiB-
+ * strided mapping).
+ */
+bool xfm_privcmd_resource_unsafe(const struct xfm_privcmd *pc, uint64_t nr)
+{
+	return pc->psz.kpage > pc->psz.frame && nr > 1;
+}
+
+int xfm_privcmd_map_resource(struct xfm_privcmd *pc, uint32_t dom,
+			     unsigned int type, unsigned int id,
+			     uint64_t frame, uint64_t nr, void *hint,
+			     int prot, int flags, void **addr,
+			     uint64_t *bytes)
+{
+	void *a;
+	int rc;
+
+	if (xfm_privcmd_resource_unsafe(pc, nr))
+		return -EOPNOTSUPP;
+	if (xfm_map_bytes(&pc->psz, nr, bytes) < 0 || *bytes > SIZE_MAX)
+		return -EOVERFLOW;
+	a = mmap(hint, (size_t)*bytes, prot, flags | MAP_SHARED, pc->fd, 0);
+	if (a == MAP_FAILED)
+		return -errno;
+	rc = xfm_privcmd_resource(pc, dom, type, id, frame, nr, a, NULL);
+	if (rc < 0) {
+		munmap(a, (size_t)*bytes);
+		return rc;
+	}
+	*addr = a;
+	return 0;
+}
+
+void *xfm_privcmd_buf_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0, len);
+	mlock(p, len);
+	return p;
+}
+
+void xfm_privcmd_buf_free(void *p, size_t len)
+{
+	munlock(p, len);
+	munmap(p, len);
 }

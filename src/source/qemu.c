@@ -562,7 +562,7 @@ static int qemu_ranges(struct xfm_source *s, xfm_range **out, size_t *n)
 static int map_run(const struct xfm_qemu *qm, const struct qemu_region *r,
 		   uint64_t addr, char *dst, uint64_t run, int mprot)
 {
-	uint64_t kp = xfm_kernel_page_size();
+	uint64_t kp = qm->base.psz.kpage;
 	uint64_t off = r->off + (addr - r->start);
 
 	if ((uintptr_t)dst % kp || off % kp || (run * FRAME) % kp)
@@ -601,13 +601,12 @@ static int64_t qemu_map(struct xfm_source *s, const uint64_t *frames,
 			void **addr)
 {
 	struct xfm_qemu *qm = to_qemu(s);
-	struct xfm_pagesz psz = { FRAME, xfm_kernel_page_size() };
 	int mprot = PROT_READ | ((prot & XFM_PROT_WRITE) ? PROT_WRITE : 0);
 	uint64_t bytes;
 	int64_t ok = 0;
 	char *base;
 
-	if (xfm_map_bytes(&psz, n, &bytes) < 0 || bytes > SIZE_MAX)
+	if (xfm_map_bytes(&s->psz, n, &bytes) < 0 || bytes > SIZE_MAX)
 		return -EOVERFLOW;
 	/* Reserve the span; absent frames stay inaccessible. */
 	base = mmap(hint, (size_t)bytes, PROT_NONE,
@@ -621,17 +620,6 @@ static int64_t qemu_map(struct xfm_source *s, const uint64_t *frames,
 		ok += !err[i];
 	*addr = base;
 	return ok;
-}
-
-static int qemu_unmap(struct xfm_source *s, void *addr, size_t n)
-{
-	struct xfm_pagesz psz = { FRAME, xfm_kernel_page_size() };
-	uint64_t bytes;
-
-	(void)s;
-	if (xfm_map_bytes(&psz, n, &bytes) < 0)
-		return -EINVAL;
-	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
 }
 
 /* Reads go straight to the file: the page cache is the guest's RAM. */
@@ -701,7 +689,6 @@ static const struct xfm_source_ops qemu_ops = {
 	.geometry = qemu_geometry,
 	.ranges = qemu_ranges,
 	.map = qemu_map,
-	.unmap = qemu_unmap,
 	.close = qemu_close,
 	.pread = qemu_pread,
 };

@@ -8,12 +8,15 @@
  * interface version checked.  From shared_info, the walk follows the
  * guest's three-level frame list (pfn_to_mfn_frame_list_list), which
  * Linux keeps for save/restore.  Never used by the compat library.
+ * Xen's structures are in the host's byte order: little endian on every
+ * architecture Xen runs on.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "le.h"
 #include "privcmd.h"
 #include "privcmd-abi.h"
 #include "xen-pv.h"
@@ -25,7 +28,6 @@
 #define DOMCTL_SIZE 144
 #define DOMCTL_U 16                 /* offset of the union */
 #define GDI_FLAGS (DOMCTL_U + 4)
-#define GDI_TOT_PAGES (DOMCTL_U + 8)
 #define GDI_SHARED_INFO (DOMCTL_U + 48)
 #define DOMINF_HVM_GUEST (1u << 1)
 
@@ -35,44 +37,24 @@
 #define ENTRIES_PER_FRAME 512       /* 8-byte entries in a 4 KiB frame */
 #define INVALID_MFN UINT64_MAX
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
 int xfm_xen_dominfo(struct xfm_privcmd *pc, uint32_t domid,
 		    struct xfm_xen_dominfo *info)
 {
-	/* Xen reads and writes the argument: a touched, locked page. */
-	uint8_t *d = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uint32_t flags;
+	/* Xen reads and writes the argument in our address space. */
+	uint8_t *d = xfm_privcmd_buf_alloc(4096);
 	int64_t rc;
 
-	if (d == MAP_FAILED)
+	if (!d)
 		return -errno;
-	memset(d, 0, 4096);
-	mlock(d, 4096);
-	put32(d, DOMCTL_GETDOMAININFO);
-	put32(d + 4, DOMCTL_INTERFACE_VERSION);
-	memcpy(d + 8, &(uint16_t){ (uint16_t)domid }, 2);
+	xfm_put_le32(d, DOMCTL_GETDOMAININFO);
+	xfm_put_le32(d + 4, DOMCTL_INTERFACE_VERSION);
+	xfm_put_le16(d + 8, (uint16_t)domid);
 	rc = xfm_privcmd_hypercall(pc, HC_DOMCTL, (uint64_t)(uintptr_t)d, 0, 0);
 	if (rc == 0) {
-		memcpy(&flags, d + GDI_FLAGS, 4);
-		info->hvm = flags & DOMINF_HVM_GUEST;
-		info->tot_pages = get64(d + GDI_TOT_PAGES);
-		info->shared_info_mfn = get64(d + GDI_SHARED_INFO);
+		info->hvm = xfm_le32(d + GDI_FLAGS) & DOMINF_HVM_GUEST;
+		info->shared_info_mfn = xfm_le64(d + GDI_SHARED_INFO);
 	}
-	munlock(d, 4096);
-	munmap(d, 4096);
+	xfm_privcmd_buf_free(d, 4096);
 	return rc < 0 ? (int)rc : 0;
 }
 
@@ -100,7 +82,7 @@ static int copy_frames(struct xfm_privcmd *pc, uint32_t domid,
 	if (rc == 0)
 		memcpy(out, addr, n * 4096);
 	if (rc >= 0 || rc == -EFAULT)
-		xfm_privcmd_unmap(pc, addr, n);
+		xfm_unmap_frames(&pc->psz, addr, n);
 	free(err);
 	return (int)rc;
 }
@@ -144,8 +126,8 @@ int xfm_xen_pv_p2m(struct xfm_privcmd *pc, uint32_t domid,
 	rc = copy_frames(pc, domid, &mfn, 1, shinfo);
 	if (rc < 0)
 		return rc;
-	max_pfn = get64(shinfo + SHINFO_MAX_PFN);
-	fll = get64(shinfo + SHINFO_FLL);
+	max_pfn = xfm_le64(shinfo + SHINFO_MAX_PFN);
+	fll = xfm_le64(shinfo + SHINFO_FLL);
 	if (!max_pfn || !fll ||
 	    max_pfn > (uint64_t)ENTRIES_PER_FRAME * ENTRIES_PER_FRAME *
 			      ENTRIES_PER_FRAME)

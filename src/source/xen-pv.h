@@ -7,7 +7,6 @@
 
 struct xfm_xen_dominfo {
 	bool hvm;                  /* HVM or PVH: frames are guest frames */
-	uint64_t tot_pages;
 	uint64_t shared_info_mfn;
 };
 

@@ -37,26 +37,18 @@ static struct xen_source *to_xen(struct xfm_source *s)
 	return (struct xen_source *)s;
 }
 
-/*
- * memory_op sub-commands that take a domid_t by reference.  Xen reads the
- * argument from our address space, so it lives in a touched, locked page
- * (on Arm, Xen fails with EFAULT on a page never touched).
- */
+/* memory_op sub-commands that take a domid_t by reference. */
 static int64_t memory_op_domid(struct xen_source *x, unsigned int cmd)
 {
-	uint16_t *arg = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint16_t *arg = xfm_privcmd_buf_alloc(4096);
 	int64_t rc;
 
-	if (arg == MAP_FAILED)
+	if (!arg)
 		return -errno;
-	memset(arg, 0, 4096);
-	mlock(arg, 4096);
 	*arg = (uint16_t)x->domid;
 	rc = xfm_privcmd_hypercall(&x->pc, XFM_HC_MEMORY_OP, cmd,
 				   (uint64_t)(uintptr_t)arg, 0);
-	munlock(arg, 4096);
-	munmap(arg, 4096);
+	xfm_privcmd_buf_free(arg, 4096);
 	return rc;
 }
 
@@ -133,11 +125,6 @@ static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 	return (int64_t)n - rc;
 }
 
-static int xen_unmap(struct xfm_source *s, void *addr, size_t n)
-{
-	return xfm_privcmd_unmap(&to_xen(s)->pc, addr, n);
-}
-
 /* Append [first, first + n) frames to a growing range list. */
 static int add_run(xfm_range **r, size_t *nr, size_t *cap, uint64_t first,
 		   uint64_t n)
@@ -197,7 +184,7 @@ static int xen_ranges(struct xfm_source *s, xfm_range **out, size_t *nout)
 			rc = (int)got;
 			break;
 		}
-		xen_unmap(s, addr, (size_t)n);
+		xfm_unmap_frames(&x->pc.psz, addr, n);
 		for (uint64_t i = 0; i < n && rc == 0; i++)
 			if (!err[i])
 				rc = add_run(&r, &nr, &cap, base + i, 1);
@@ -245,45 +232,25 @@ static int xen_map_resource(struct xfm_source *s, unsigned int type,
 			    unsigned int prot, void **addr, uint64_t *bytes)
 {
 	struct xen_source *x = to_xen(s);
-	void *a;
-	int rc;
+	int rc = xfm_privcmd_map_resource(&x->pc, x->domid, type, id, frame,
+					  nr, NULL, to_prot(prot), 0, addr,
+					  bytes);
 
-	/*
-	 * Linux privcmd sizes a resource map as nr kernel pages while
-	 * Xen fills nr 4 KiB frames: with a larger kernel page and nr > 1
-	 * it remaps past its page array and corrupts memory.  Refuse.
-	 */
-	if (x->pc.psz.kpage > x->pc.psz.frame && nr > 1)
-		return xfm_fail(-EOPNOTSUPP, "%s: resource mapping of %llu "
-				"frames with a %llu-byte kernel page is unsafe "
-				"(Linux privcmd mis-sizes it); map one frame "
-				"per call", s->label, (unsigned long long)nr,
+	if (rc == -EOPNOTSUPP && xfm_privcmd_resource_unsafe(&x->pc, nr))
+		return xfm_fail(rc, "%s: resource mapping of %llu frames with "
+				"a %llu-byte kernel page is unsafe (Linux "
+				"privcmd mis-sizes it); map one frame per call",
+				s->label, (unsigned long long)nr,
 				(unsigned long long)x->pc.psz.kpage);
-	if (xfm_map_bytes(&x->pc.psz, nr, bytes) < 0 || *bytes > SIZE_MAX)
-		return xfm_fail(-EOVERFLOW, "%s: %llu resource frames are too "
-				"many", s->label, (unsigned long long)nr);
-	a = mmap(NULL, (size_t)*bytes, to_prot(prot), MAP_SHARED, x->pc.fd, 0);
-	if (a == MAP_FAILED)
-		return xfm_fail(-errno, "%s: mmap for resource: %s", s->label,
-				strerror(errno));
-	rc = xfm_privcmd_resource(&x->pc, x->domid, type, id, frame, nr, a,
-				  NULL);
-	if (rc < 0) {
-		munmap(a, (size_t)*bytes);
+	if (rc == -EOVERFLOW)
+		return xfm_fail(rc, "%s: %llu resource frames are too many",
+				s->label, (unsigned long long)nr);
+	if (rc < 0)
 		return xfm_fail(rc, "%s: mapping resource type %u id %u frames "
 				"0x%llx+%llu: %s", s->label, type, id,
 				(unsigned long long)frame,
 				(unsigned long long)nr, strerror(-rc));
-	}
-	*addr = a;
 	return 0;
-}
-
-static int xen_unmap_resource(struct xfm_source *s, void *addr,
-			      uint64_t bytes)
-{
-	(void)s;
-	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
 }
 
 static void xen_close(struct xfm_source *s)
@@ -301,12 +268,10 @@ static const struct xfm_source_ops xen_ops = {
 	.geometry = xen_geometry,
 	.ranges = xen_ranges,
 	.map = xen_map,
-	.unmap = xen_unmap,
 	.close = xen_close,
 	.restrict_domain = xen_restrict,
 	.resource_size = xen_resource_size,
 	.map_resource = xen_map_resource,
-	.unmap_resource = xen_unmap_resource,
 };
 
 static int parse_domid(const char *arg, uint32_t *domid)

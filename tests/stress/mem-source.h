@@ -87,12 +87,6 @@ static int64_t ms_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 	return ok;
 }
 
-static int ms_unmap(struct xfm_source *s, void *addr, size_t n)
-{
-	(void)s;
-	return munmap(addr, n * MS_FS) ? -errno : 0;
-}
-
 static void ms_close(struct xfm_source *s)
 {
 	struct mem_source *m = (struct mem_source *)s;
@@ -107,7 +101,6 @@ static const struct xfm_source_ops ms_ops = {
 	.geometry = ms_geometry,
 	.ranges = ms_ranges,
 	.map = ms_map,
-	.unmap = ms_unmap,
 	.close = ms_close,
 };
 

@@ -127,12 +127,6 @@ static int64_t rw_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 	return ok;
 }
 
-static int rw_unmap(struct xfm_source *s, void *addr, size_t n)
-{
-	(void)s;
-	return munmap(addr, n * 4096) ? -errno : 0;
-}
-
 static void rw_close(struct xfm_source *s)
 {
 	close(((struct rw_source *)s)->fd);
@@ -142,7 +136,7 @@ static void rw_close(struct xfm_source *s)
 
 static const struct xfm_source_ops rw_ops = {
 	.name = "rw", .geometry = rw_geometry, .ranges = rw_ranges,
-	.map = rw_map, .unmap = rw_unmap, .close = rw_close,
+	.map = rw_map, .close = rw_close,
 };
 
 static const xfm_vm_root root = { .mode = XFM_VM_X86_64, .root = 0x1000 };
