@@ -20,6 +20,17 @@ uint64_t xfm_frames_per_kpage(const struct xfm_pagesz *p)
 	return p->kpage > p->frame ? p->kpage / p->frame : 1;
 }
 
+unsigned int xfm_log2(uint64_t v)
+{
+	unsigned int n = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		n++;
+	}
+	return n;
+}
+
 uint64_t xfm_map_unit(const struct xfm_pagesz *p)
 {
 	return p->frame > p->kpage ? p->frame : p->kpage;

@@ -33,6 +33,8 @@ struct xfm_pagesz {
 };
 
 bool xfm_is_pow2(uint64_t v);
+/* log2 of a power of two (src/vm: page and level shifts). */
+unsigned int xfm_log2(uint64_t v);
 /* Frames of @frame bytes under this system's kernel page.  The kernel
  * page size is asked for here and nowhere else; the handle keeps what
  * this returns (h->psz, and the source's copy, s->psz). */

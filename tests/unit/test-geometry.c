@@ -157,12 +157,15 @@ static void sysfs_pagesize(void **state)
 	assert_int_equal(xfm_parse_sysfs_pagesize("0", &v), -EINVAL);
 }
 
-static void pow2(void **state)
+static void pow2_log2(void **state)
 {
 	(void)state;
 	assert_true(xfm_is_pow2(4096));
 	assert_false(xfm_is_pow2(0));
 	assert_false(xfm_is_pow2(4095));
+	assert_int_equal(xfm_log2(4096), 12);
+	assert_int_equal(xfm_log2(65536), 16);
+	assert_int_equal(xfm_log2(1), 0);
 }
 
 int main(void)
@@ -177,7 +180,7 @@ int main(void)
 		cmocka_unit_test(extents),
 		cmocka_unit_test(extents_bad),
 		cmocka_unit_test(sysfs_pagesize),
-		cmocka_unit_test(pow2),
+		cmocka_unit_test(pow2_log2),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
