@@ -4,10 +4,11 @@
 set -euo pipefail
 
 build=(gcc meson ninja-build pkg-config libxen-dev libcmocka-dev
-       libjson-c-dev python3)
+       libjson-c-dev python3 python3-dev)
 lab=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
      linux-image-amd64 busybox-static cpio kmod)
-tests=(qemu-system-x86 qemu-utils gdb binutils)
+tests=(qemu-system-x86 qemu-utils gdb binutils python3-pytest python3-mesonpy
+       python3-pip patchelf)
 
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
