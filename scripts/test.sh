@@ -100,6 +100,7 @@ stage asan 280 meson_stage asan -- -Dbuildtype=debug \
 	-Db_sanitize=address,undefined -Db_lundef=false
 stage tsan 14 meson_stage tsan --suite threads -- -Dbuildtype=debug \
 	-Db_sanitize=thread -Db_lundef=false
+stage python 5 scripts/test-python.sh "$top/build-ci"
 stage platforms 13 scripts/test-platforms.sh
 stage lab 30 tests/lab/run-lab-tests.sh --build "$top/build-ci" \
 	"$top/build-ci/tests/xen/test-xen-live" tests/xen/test-dropin.sh

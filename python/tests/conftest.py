@@ -5,6 +5,7 @@ import hashlib
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import time
 
@@ -32,12 +33,26 @@ def need(what: str, ok: bool):
     pytest.skip(what)
 
 
+VMCOREINFO = (b"OSRELEASE=6.1.0-xfm\nPAGESIZE=4096\n"
+              b"SYMBOL(init_task)=ffffffff82a0c940\nKERNELOFFSET=1000000\n"
+              b"NUMBER(phys_base)=-2\n")
+
+
+def vmcoreinfo_note(text: bytes) -> bytes:
+    """An ELF note as the kernel builds it: namesz, descsz, type 0,
+    "VMCOREINFO\\0" padded to 4, the text."""
+    name = b"VMCOREINFO\0\0"
+    return (struct.pack("<III", 11, len(text), 0) + name + text)
+
+
 @pytest.fixture(scope="session")
 def raw_dump(tmp_path_factory):
     """An 8 MiB raw dump: pattern everywhere, a marker at 0x345678."""
     path = tmp_path_factory.mktemp("raw") / "mem.raw"
     data = bytearray(pattern(0, 8 * MIB))
     data[0x345678:0x345678 + 12] = b"XFM-MARKER-1"
+    note = vmcoreinfo_note(VMCOREINFO)
+    data[0x7F0000:0x7F0000 + len(note)] = note
     path.write_bytes(bytes(data))
     return str(path), bytes(data)
 

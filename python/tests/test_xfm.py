@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import xfm
-from conftest import MIB, pattern
+from conftest import MIB, VMCOREINFO, pattern
 
 
 def test_open_geometry_ranges(raw_dump):
@@ -222,3 +222,21 @@ def test_live_qemu_read_write_map(qemu):
     with xfm.open(qemu.uri) as ro:
         with pytest.raises(xfm.ReadOnlyError):
             ro.map(0x300000, 0x1000, write=True)
+
+
+def test_vmcoreinfo(raw_dump):
+    path, _ = raw_dump
+    with xfm.open(path) as src:
+        text, paddr = src.vmcoreinfo()
+        assert text == VMCOREINFO.decode()
+        assert paddr == 0x7F0000
+        assert src.vmcoreinfo_number("SYMBOL(init_task)") == 0xFFFFFFFF82A0C940
+        assert src.vmcoreinfo_number("KERNELOFFSET") == 0x1000000
+        assert src.vmcoreinfo_number("NUMBER(phys_base)") == 2**64 - 2
+        assert src.info["linux.osrelease"] == "6.1.0-xfm"
+        with pytest.raises(xfm.AbsentError) as e:
+            src.vmcoreinfo_number("SYMBOL(nope)")
+        assert "SYMBOL(nope)" in str(e.value)
+        with pytest.raises(xfm.Error) as e:
+            src.vmcoreinfo_number("OSRELEASE")
+        assert e.value.errno == errno.EINVAL

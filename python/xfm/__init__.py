@@ -10,6 +10,8 @@
         mv = src.map(0x200000, 0x200000)              # memoryview, no copy
         src.search(b"Linux version")                  # [address, ...]
         src.dump("guest.elf", "elf", progress=print)  # Ctrl-C cancels
+        src.vmcoreinfo()                              # (text, paddr) of a Linux guest
+        src.vmcoreinfo_number("KERNELOFFSET")
 
 Errors are xfm.Error (an OSError) subclasses carrying errno and libxfm's
 one-line message.  Calls release the GIL; a Source may be shared by threads.

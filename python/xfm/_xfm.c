@@ -432,6 +432,59 @@ static PyObject *Source_set_cache(Source *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+/* ---- VMCOREINFO (a Linux guest's, found by libxfm) ----------------- */
+
+static PyObject *Source_vmcoreinfo(Source *self, PyObject *unused)
+{
+	int64_t n;
+	uint64_t paddr = UINT64_MAX;
+	char *buf = NULL;
+	char msg[512] = "";
+	PyObject *r;
+
+	if (enter(self))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS
+	n = xfm_vmcoreinfo(self->h, NULL, 0, NULL);
+	if (n >= 0) {
+		buf = malloc((size_t)n + 1);
+		n = buf ? xfm_vmcoreinfo(self->h, buf, (size_t)n + 1, &paddr) :
+			-ENOMEM;
+	}
+	if (n < 0)
+		snprintf(msg, sizeof(msg), "%s", xfm_last_error());
+	Py_END_ALLOW_THREADS
+	leave(self);
+	if (n < 0) {
+		free(buf);
+		return raise_xfm((int)n, msg);
+	}
+	r = Py_BuildValue("(s#N)", buf, (Py_ssize_t)n, paddr == UINT64_MAX ?
+			  Py_NewRef(Py_None) :
+			  PyLong_FromUnsignedLongLong(paddr));
+	free(buf);
+	return r;
+}
+
+static PyObject *Source_vmcoreinfo_number(Source *self, PyObject *args)
+{
+	const char *key;
+	uint64_t v;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "s", &key))
+		return NULL;
+	if (enter(self))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS
+	rc = xfm_vmcoreinfo_number(self->h, key, &v);
+	Py_END_ALLOW_THREADS
+	leave(self);
+	if (rc < 0)
+		return raise_last(rc);
+	return PyLong_FromUnsignedLongLong(v);
+}
+
 /* ---- map ---------------------------------------------------------- */
 
 /*
@@ -833,6 +886,10 @@ static PyMethodDef Source_methods[] = {
 	{ "dump", (PyCFunction)(void (*)(void))Source_dump,
 	  METH_VARARGS | METH_KEYWORDS,
 	  "dump(path, format='elf', *, overwrite=False, progress=None)" },
+	{ "vmcoreinfo", (PyCFunction)Source_vmcoreinfo, METH_NOARGS,
+	  "vmcoreinfo() -> (text, guest-physical address of the note or None)" },
+	{ "vmcoreinfo_number", (PyCFunction)Source_vmcoreinfo_number,
+	  METH_VARARGS, "vmcoreinfo_number(key) -> int, e.g. 'KERNELOFFSET'" },
 	{ "invalidate", (PyCFunction)Source_invalidate, METH_VARARGS,
 	  "invalidate(addr=0, size=2**64-1): forget cached windows" },
 	{ "set_cache", (PyCFunction)Source_set_cache, METH_VARARGS,
