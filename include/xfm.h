@@ -91,6 +91,25 @@ enum xfm_open_flags {
 int xfm_open(xfm_handle **out, const char *uri, unsigned int flags);
 
 /*
+ * A live guest that goes away: a Xen domain destroyed, or saved and
+ * restored (it comes back under a new domain id; the old id is gone).
+ * The handle notices on its next mapping (every cache miss, xfm_map,
+ * xfm_get_ranges) and, for reads served from cached windows, within
+ * 20 ms (Xen keeps a destroyed domain's pages while dom0 maps them, so
+ * until then those reads return the guest's last bytes, never garbage
+ * and never SIGBUS).  From then on the handle is gone for good: every
+ * xfm_read, xfm_write, xfm_map, xfm_get_ranges and xfm_dump fails with
+ * -ESRCH ("xen:7: frame 0x...: the domain is gone ..."), its cached
+ * windows are unmapped at once (so Xen can free the domain), and
+ * xfm_close releases the rest; mappings made with xfm_map stay valid
+ * (the last bytes) until xfm_unmap.  Other handles are not affected.
+ * Reopen a restored guest by its new id (the xfm CLI's "xen:<name>"
+ * looks the name up in xenstore).  Xen 4.17's
+ * getdomaininfo answers for the next domain up when the asked one is
+ * gone; xfm checks the answer is for the asked id and the same UUID.
+ */
+
+/*
  * xfm_close - unmap every cached window and xfm_map, release the handle.
  * NULL is accepted.  Returns 0.
  */
@@ -234,6 +253,12 @@ int xfm_set_cache(xfm_handle *h, uint64_t window_size, uint32_t nr_windows);
  * xfm_invalidate - forget cached windows (and the memory map) touching
  * [@addr, @addr + @len); @len UINT64_MAX means everything.  Call it after
  * the guest's memory layout changed (ballooning, migration, restore).
+ * Ballooning, precisely: a frame the guest gives back to Xen after it
+ * was cached still reads from the cached window until invalidated (its
+ * stale bytes: dom0's mapping keeps the page, Xen does not reuse it
+ * while mapped); after xfm_invalidate it reads as absent (-ENOENT, or
+ * zeros with XFM_READ_ZERO_FILL) and xfm_get_ranges no longer lists it.
+ * Frames a guest gains show up after xfm_invalidate.
  */
 int xfm_invalidate(xfm_handle *h, uint64_t addr, uint64_t len);
 
@@ -373,7 +398,26 @@ enum xfm_dump_format {
 enum xfm_dump_flags {
 	/* Overwrite an existing output file (else -EEXIST). */
 	XFM_DUMP_OVERWRITE = 1u << 0,
+	/*
+	 * Forensics: when the source fails mid-dump (a guest destroyed
+	 * while dumped), keep what was read instead of deleting it.  ELF
+	 * and xen-core only (else -EINVAL).  The file then carries a status
+	 * note (below) and xfm_dump still returns the source's error.
+	 */
+	XFM_DUMP_KEEP_PARTIAL = 1u << 1,
 };
+
+/*
+ * The status note of a dump written with XFM_DUMP_KEEP_PARTIAL: an ELF
+ * note named "XFM" of this type (ELF: in the first program header, a
+ * PT_NOTE; xen-core: in .note.Xen after Xen's notes), whose 32-byte
+ * descriptor is four little-endian u64: guest bytes copied, guest bytes
+ * in all, the guest address where copying stopped (UINT64_MAX for a
+ * complete dump), the errno that stopped it (0 complete, e.g. ESRCH).
+ * A partial file keeps its complete layout; bytes after the stop read
+ * as zeros.  Without the flag no note is written.
+ */
+#define XFM_NOTE_DUMP_STATUS 0x58464d01u
 
 /*
  * Progress callback: @done and @total in bytes of guest memory.  Return
@@ -397,7 +441,12 @@ typedef int (*xfm_progress_fn)(void *opaque, uint64_t done, uint64_t total);
  * no vCPU contexts (nr_vcpus 0).
  * Errors: -EINVAL bad format or flags, -EEXIST, -ENOSPC, -EIO,
  * -ECANCELED, and the source's read errors; the message names the file
- * and the offset.
+ * and the offset.  A live guest that goes away mid-dump (destroyed, or
+ * saved and restored) fails the dump with -ESRCH, the message naming the
+ * domain and frame; nothing is left (with XFM_DUMP_KEEP_PARTIAL: the
+ * partial file, marked, and still -ESRCH).  A frame that leaves a guest
+ * that stays (ballooned out after the memory map was read) is written
+ * as zeros, as `xl dump-core` does.
  */
 int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	     unsigned int flags, xfm_progress_fn progress, void *opaque);

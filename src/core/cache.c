@@ -164,6 +164,15 @@ static bool evict_one(xfm_handle *h)
 	return true;
 }
 
+/* A frame refused with ESRCH: Xen no longer knows the domain. */
+static bool window_gone(const struct xfm_window *w)
+{
+	for (uint64_t i = 0; i < w->nframes; i++)
+		if (w->err[i] == -ESRCH)
+			return true;
+	return false;
+}
+
 /*
  * Get a referenced window holding @frame.  The window size is read under
  * the lock, and checked again before the new window joins the table: a
@@ -187,8 +196,17 @@ int xfm_window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out)
 	pthread_mutex_unlock(&h->lock);
 
 	rc = window_map(h, first, wf, &mine);
+	if (rc == -ESRCH)
+		return xfm_source_gone(h, frame);
 	if (rc < 0)
 		return rc;
+	/* Mapped before the domain went? Frames of a dying one fail. */
+	rc = window_gone(mine) ? xfm_source_gone(h, frame)
+			       : xfm_check_alive(h, true, frame);
+	if (rc < 0) {
+		window_free(h, mine);
+		return rc;
+	}
 
 	pthread_mutex_lock(&h->lock);
 	/* another thread may have mapped it too */

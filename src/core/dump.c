@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "le.h"
 
 #define CHUNK XFM_DUMP_CHUNK
 #define HOLE  (UINT64_C(64) << 10)  /* all-zero blocks this big: a hole */
@@ -110,6 +111,8 @@ int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
 		if (rc < 0) {
 			char why[256];
 
+			d->read_err = rc;
+			d->fail_addr = addr;
 			snprintf(why, sizeof(why), "%s", xfm_last_error());
 			return xfm_fail(rc, "%s: reading guest address 0x%llx: "
 					"%s", d->path, (unsigned long long)addr,
@@ -127,6 +130,48 @@ int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
 			return rc;
 	}
 	return 0;
+}
+
+size_t xfm_dump_status_note(uint8_t *p)
+{
+	xfm_put_le32(p, 4);
+	xfm_put_le32(p + 4, XFM_DUMP_STATUS_NOTE - 16);
+	xfm_put_le32(p + 8, XFM_NOTE_DUMP_STATUS);
+	memcpy(p + 12, "XFM", 4);
+	memset(p + 16, 0, XFM_DUMP_STATUS_NOTE - 16);
+	return XFM_DUMP_STATUS_NOTE;
+}
+
+/*
+ * Fill the status note: bytes copied, bytes in all, where copying stopped
+ * (UINT64_MAX: it did not), the errno that stopped it.  A partial dump
+ * keeps its complete size (its layout lists every range) and reads as
+ * zeros past the stop.  Returns 0 when the file is to be kept.
+ */
+static int put_status(struct xfm_dump *d, int rc)
+{
+	uint8_t p[XFM_DUMP_STATUS_NOTE - 16];
+	int wrc;
+
+	xfm_put_le64(p, d->done);
+	xfm_put_le64(p + 8, d->total);
+	xfm_put_le64(p + 16, rc ? d->fail_addr : UINT64_MAX);
+	xfm_put_le64(p + 24, (uint64_t)-rc);
+	wrc = xfm_dump_write(d, d->status_off + 16, p, sizeof(p));
+	if (wrc == 0 && d->full_end > d->end)
+		d->end = d->full_end;
+	return wrc;
+}
+
+static int kept_partial(struct xfm_dump *d)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", xfm_last_error());
+	return xfm_fail(d->read_err, "%s: partial dump kept (%llu of %llu bytes "
+			"of guest memory, marked by its XFM status note): %s",
+			d->path, (unsigned long long)d->done,
+			(unsigned long long)d->total, why);
 }
 
 /* The file alignment of guest data: frames can then be mmap'd. */
@@ -246,9 +291,14 @@ static int check_args(xfm_handle *h, const char *path, unsigned int format,
 	if (!xfm_format_for_dump(format))
 		return xfm_fail(-EINVAL, "%s: unknown dump format %u", path,
 				format);
-	if (flags & ~(unsigned int)XFM_DUMP_OVERWRITE)
+	if (flags & ~(unsigned int)(XFM_DUMP_OVERWRITE | XFM_DUMP_KEEP_PARTIAL))
 		return xfm_fail(-EINVAL, "%s: unknown dump flags 0x%x", path,
 				flags);
+	if ((flags & XFM_DUMP_KEEP_PARTIAL) && format != XFM_DUMP_ELF &&
+	    format != XFM_DUMP_XEN_CORE)
+		return xfm_fail(-EINVAL, "%s: a partial dump is kept only as elf "
+				"or xen-core (raw and LiME have no place to "
+				"mark it partial)", path);
 	/* Fail before copying gigabytes, not at the rename. */
 	if (!(flags & XFM_DUMP_OVERWRITE) && lstat(path, &st) == 0)
 		return xfm_fail(-EEXIST, "%s: exists (XFM_DUMP_OVERWRITE "
@@ -263,6 +313,8 @@ static int write_format(struct xfm_dump *d, unsigned int format)
 	if (rc < 0)
 		return rc;
 	rc = xfm_format_for_dump(format)->write(d);
+	if (d->keep && (rc == 0 || (d->read_err && rc == d->read_err)))
+		rc = put_status(d, rc);
 	/* Holes are never written: a trailing one needs the file's size. */
 	if (rc == 0 && ftruncate(d->fd, (off_t)d->end) < 0)
 		rc = xfm_fail(-errno, "%s: extending to %llu bytes: %s",
@@ -276,7 +328,8 @@ XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 			void *opaque)
 {
 	struct xfm_dump d = { .h = h, .path = path, .fd = -1,
-			  .progress = progress, .opaque = opaque };
+			  .progress = progress, .opaque = opaque,
+			  .keep = flags & XFM_DUMP_KEEP_PARTIAL };
 	int rc;
 
 	xfm_clear_error();
@@ -297,6 +350,9 @@ XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	rc = write_format(&d, format);
 	if (rc == 0)
 		rc = commit(&d, flags);
+	/* Kept, but still a failure: the caller must know it is partial. */
+	if (rc == 0 && d.read_err)
+		rc = kept_partial(&d);
 out:
 	if (d.fd >= 0)
 		close(d.fd);

@@ -25,7 +25,19 @@ struct xfm_dump {
 	xfm_progress_fn progress;
 	void *opaque;
 	uint8_t *buf;            /* XFM_DUMP_CHUNK bytes of scratch space */
+	/* XFM_DUMP_KEEP_PARTIAL: the writer places the status note (from
+	 * xfm_dump_status_note) and sets status_off and full_end. */
+	bool keep;
+	uint64_t status_off;     /* file offset of the status note */
+	uint64_t full_end;       /* file size of a complete dump */
+	int read_err;            /* the source's error that stopped it */
+	uint64_t fail_addr;      /* and where */
 };
+
+/* Bytes of the status note of XFM_DUMP_KEEP_PARTIAL (see xfm.h). */
+#define XFM_DUMP_STATUS_NOTE 48
+/* Its header and a zeroed descriptor at @p; returns its length. */
+size_t xfm_dump_status_note(uint8_t *p);
 
 /* Write @len bytes at file offset @off. */
 int xfm_dump_write(struct xfm_dump *d, uint64_t off, const void *p,

@@ -163,12 +163,24 @@ static int load_ranges(xfm_handle *h)
 
 XFM_EXPORT int64_t xfm_get_ranges(xfm_handle *h, xfm_range *ranges, size_t max)
 {
+	bool fresh;
 	int64_t rc;
 
 	if (!h || (max && !ranges))
 		return xfm_fail(-EINVAL, "xfm_get_ranges: bad arguments");
+	rc = xfm_check_alive(h, false, UINT64_MAX);
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&h->lock);
+	fresh = !h->have_ranges;
 	rc = load_ranges(h);
+	pthread_mutex_unlock(&h->lock);
+	/* A probe that raced with a destroy lists a part of the guest. */
+	if (rc == 0 && fresh)
+		rc = xfm_check_alive(h, true, UINT64_MAX);
+	pthread_mutex_lock(&h->lock);
+	if (rc == 0 && !h->have_ranges)
+		rc = load_ranges(h);
 	if (rc == 0) {
 		size_t n = h->nr_ranges < max ? h->nr_ranges : max;
 

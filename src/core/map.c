@@ -127,6 +127,12 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 			      &addr);
 	if (rc < 0)
 		goto out;
+	/* Frames of a domain destroyed under us fail: say so, not ENOENT. */
+	if (xfm_check_alive(h, true, frames[0]) < 0) {
+		xfm_unmap_frames(&h->psz, addr, total);
+		rc = -ESRCH;
+		goto out;
+	}
 	ok = collect_errors(ext, n, err);
 	if (ok == 0) {
 		xfm_unmap_frames(&h->psz, addr, total);

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "xfm.h"
 
@@ -98,6 +99,9 @@ struct xfm_source_ops {
 	 * or TTBRs + TCR, origin).  -ENODATA when it has none. */
 	int (*vm_root)(struct xfm_source *s, unsigned int vcpu,
 		       xfm_vm_root *root);
+	/* Live sources: 0 while the source is still the one opened, else
+	 * -ESRCH (gone for good).  NULL: never goes away. */
+	int (*alive)(struct xfm_source *s);
 };
 
 struct xfm_kv {
@@ -186,6 +190,8 @@ struct xfm_handle {
 	size_t nr_ranges;
 	bool have_ranges;
 	struct xfm_vm *vm;        /* src/vm/aspace.c: root, translations */
+	atomic_int gone;                /* 0, or -ESRCH once gone (liveness.c) */
+	_Atomic uint64_t alive_checked;     /* coarse ns of the last look */
 };
 
 struct xfm_mapping {
@@ -205,6 +211,17 @@ void xfm_os_fini(xfm_handle *h);
 int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out);
 
 int xfm_cache_init(xfm_handle *h, uint64_t window_size, uint32_t nr);
+
+/*
+ * liveness.c: 0 while the source is still there; else -ESRCH with a
+ * message naming the source and @frame (UINT64_MAX: none), and the handle
+ * is gone for good (its windows unmapped).  @now: ask the source now;
+ * else at most every 20 ms (cache hits).  Takes h->lock: not under it.
+ */
+int xfm_check_alive(xfm_handle *h, bool now, uint64_t frame);
+/* The source said it is gone (@err, e.g. a map's -ESRCH): mark the
+ * handle gone; returns -ESRCH with the message.  Not under h->lock. */
+int xfm_source_gone(xfm_handle *h, uint64_t frame);
 void xfm_cache_drop(xfm_handle *h, uint64_t first, uint64_t last);
 void xfm_cache_fini(xfm_handle *h);
 /* A referenced window holding @frame, mapped if not cached; put it back

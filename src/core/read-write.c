@@ -72,9 +72,12 @@ static int access_memory(xfm_handle *h, uint64_t addr, char *buf,
 	int rc;
 
 	while (len) {
-		struct xfm_window *w;
+		struct xfm_window *w = NULL;
 		uint64_t n;
 
+		rc = xfm_check_alive(h, false, addr / fs);
+		if (rc < 0)
+			return rc;
 		rc = xfm_window_get(h, addr / fs, &w);
 		if (rc < 0)
 			return rc;

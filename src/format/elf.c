@@ -496,7 +496,7 @@ static int parse_elf(struct xfm_file *f)
 /* The writer                                                          */
 
 /* Program headers, one PT_LOAD per range, written in batches. */
-static int elf_phdrs(struct xfm_dump *d, uint64_t data)
+static int elf_phdrs(struct xfm_dump *d, uint64_t data, uint64_t first)
 {
 	uint64_t off = data, a = xfm_dump_data_align(d);
 	int rc;
@@ -519,17 +519,35 @@ static int elf_phdrs(struct xfm_dump *d, uint64_t data)
 			xfm_put_le64(p + 48, a);
 			off = xfm_align_up(off + r->size, a);
 		}
-		rc = xfm_dump_write(d, 64 + i * 56, d->buf, n * 56);
+		rc = xfm_dump_write(d, 64 + (first + i) * 56, d->buf, n * 56);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
 }
 
+/* XFM_DUMP_KEEP_PARTIAL: the status note at @off, its PT_NOTE first. */
+static int elf_status_phdr(struct xfm_dump *d, uint64_t off)
+{
+	uint8_t p[56], n[XFM_DUMP_STATUS_NOTE];
+	int rc = xfm_dump_write(d, off, n, xfm_dump_status_note(n));
+
+	if (rc < 0)
+		return rc;
+	memset(p, 0, sizeof(p));
+	xfm_put_le32(p, PT_NOTE);
+	xfm_put_le32(p + 4, PF_R);
+	xfm_put_le64(p + 8, off);
+	xfm_put_le64(p + 32, XFM_DUMP_STATUS_NOTE);
+	xfm_put_le64(p + 48, 4);
+	d->status_off = off;
+	return xfm_dump_write(d, 64, p, sizeof(p));
+}
+
 static int write_elf(struct xfm_dump *d)
 {
-	uint64_t phnum = d->nr, a = xfm_dump_data_align(d);
-	uint64_t shoff = 0, data, off;
+	uint64_t phnum = d->nr + d->keep, a = xfm_dump_data_align(d);
+	uint64_t shoff = 0, data, off, note;
 	uint8_t hdr[64], sh0[64];
 	bool xnum = phnum >= PN_XNUM;
 	int rc;
@@ -537,9 +555,12 @@ static int write_elf(struct xfm_dump *d)
 	/* Too many segments for e_phnum: the count goes in section 0. */
 	if (xnum)
 		shoff = 64 + phnum * 56;
-	data = xfm_align_up(64 + phnum * 56 + (xnum ? 64 : 0), a);
+	note = 64 + phnum * 56 + (xnum ? 64 : 0);
+	data = xfm_align_up(note + (d->keep ? XFM_DUMP_STATUS_NOTE : 0), a);
 	xfm_elf_put_ehdr(hdr, d->h, phnum, shoff, xnum ? 1 : 0, 0);
 	rc = xfm_dump_write(d, 0, hdr, sizeof(hdr));
+	if (rc == 0 && d->keep)
+		rc = elf_status_phdr(d, note);
 	if (rc == 0 && xnum) {
 		xfm_elf_put_shdr(sh0, 0, SHT_NULL, 0, 0, (uint32_t)phnum, 0, 0);
 		rc = phnum > UINT32_MAX ? xfm_fail(-EFBIG, "%s: %llu ranges "
@@ -548,7 +569,11 @@ static int write_elf(struct xfm_dump *d)
 				: xfm_dump_write(d, shoff, sh0, sizeof(sh0));
 	}
 	if (rc == 0)
-		rc = elf_phdrs(d, data);
+		rc = elf_phdrs(d, data, d->keep);
+	off = data;
+	for (size_t i = 0; i < d->nr; i++)
+		off = xfm_align_up(off + d->r[i].size, a);
+	d->full_end = off;
 	off = data;
 	for (size_t i = 0; rc == 0 && i < d->nr; i++) {
 		rc = xfm_dump_copy(d, d->r[i].start, d->r[i].size, off);

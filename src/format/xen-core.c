@@ -434,6 +434,10 @@ static int write_xen_core(struct xfm_dump *d)
 	memcpy(b + strtab, xen_strtab, sizeof(xen_strtab));
 	notes = xfm_align_up(strtab + sizeof(xen_strtab), 8);
 	nlen = xen_notes(d, b + notes, nr_pages);
+	if (d->keep) { /* XFM_DUMP_KEEP_PARTIAL: after Xen's own notes */
+		d->status_off = notes + nlen;
+		nlen += xfm_dump_status_note(b + notes + nlen);
+	}
 	prstatus = notes + nlen;
 	pages = xfm_align_up(prstatus, xfm_dump_data_align(d));
 	pfn = pages + d->total;
@@ -451,6 +455,7 @@ static int write_xen_core(struct xfm_dump *d)
 	if (rc < 0)
 		return rc;
 	rc = xen_pfns(d, pfn);
+	d->full_end = pfn + nr_pages * 8;
 	off = pages;
 	for (size_t i = 0; rc == 0 && i < d->nr; i++) {
 		rc = xfm_dump_copy(d, d->r[i].start, d->r[i].size, off);

@@ -27,8 +27,12 @@
 #define DOMCTL_GETDOMAININFO 5
 #define DOMCTL_SIZE 144
 #define DOMCTL_U 16                 /* offset of the union */
+#define GDI_DOMAIN (DOMCTL_U + 0)
 #define GDI_FLAGS (DOMCTL_U + 4)
+#define GDI_TOT_PAGES (DOMCTL_U + 8)
 #define GDI_SHARED_INFO (DOMCTL_U + 48)
+#define GDI_HANDLE (DOMCTL_U + 76)
+#define DOMINF_DYING (1u << 0)
 #define DOMINF_HVM_GUEST (1u << 1)
 
 /* x86_64 shared_info: arch.max_pfn and arch.pfn_to_mfn_frame_list_list. */
@@ -50,9 +54,15 @@ int xfm_xen_dominfo(struct xfm_privcmd *pc, uint32_t domid,
 	xfm_put_le32(d + 4, DOMCTL_INTERFACE_VERSION);
 	xfm_put_le16(d + 8, (uint16_t)domid);
 	rc = xfm_privcmd_hypercall(pc, HC_DOMCTL, (uint64_t)(uintptr_t)d, 0, 0);
+	/* Xen 4.17 answers for the next domain up when @domid is gone. */
+	if (rc == 0 && xfm_le16(d + GDI_DOMAIN) != (uint16_t)domid)
+		rc = -ESRCH;
 	if (rc == 0) {
 		info->hvm = xfm_le32(d + GDI_FLAGS) & DOMINF_HVM_GUEST;
+		info->dying = xfm_le32(d + GDI_FLAGS) & DOMINF_DYING;
+		info->tot_pages = xfm_le64(d + GDI_TOT_PAGES);
 		info->shared_info_mfn = xfm_le64(d + GDI_SHARED_INFO);
+		memcpy(info->handle, d + GDI_HANDLE, 16);
 	}
 	xfm_privcmd_buf_free(d, 4096);
 	return rc < 0 ? (int)rc : 0;

@@ -7,10 +7,18 @@
 
 struct xfm_xen_dominfo {
 	bool hvm;                  /* HVM or PVH: frames are guest frames */
+	bool dying;                /* destroyed; kept only by references */
+	uint64_t tot_pages;        /* pages the domain owns now */
 	uint64_t shared_info_mfn;
+	uint8_t handle[16];        /* the domain's UUID (kept across restore) */
 };
 
-/* domctl getdomaininfo; -EACCES on an interface version mismatch. */
+/*
+ * domctl getdomaininfo for exactly @domid.  Xen 4.17 answers for the next
+ * domain with a higher id when @domid is gone: that answer is refused
+ * with -ESRCH, as is "no domain at or above @domid".  -EACCES on an
+ * interface version mismatch.
+ */
 int xfm_xen_dominfo(struct xfm_privcmd *pc, uint32_t domid,
 		    struct xfm_xen_dominfo *info);
 /* A PV guest's pfn -> mfn table (malloc'd, *nr entries). */

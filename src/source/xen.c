@@ -30,6 +30,8 @@ struct xen_source {
 	uint64_t max_gpfn;
 	uint64_t *p2m;     /* PV guests: pfn -> mfn; NULL otherwise */
 	uint64_t p2m_nr;
+	uint8_t uuid[16];  /* the domain's handle, when domctl answered */
+	bool have_uuid;
 };
 
 static struct xen_source *to_xen(struct xfm_source *s)
@@ -253,6 +255,28 @@ static int xen_map_resource(struct xfm_source *s, unsigned int type,
 	return 0;
 }
 
+/*
+ * Still the domain we opened?  Not if Xen no longer has it, has it dying
+ * (a zombie kept by mappings), or gave its id to another domain (another
+ * UUID).  A save + restore brings the UUID back under a new id: the old
+ * id is gone.  Without domctl (another error), the stable memory_op says
+ * at least whether the id still exists.
+ */
+static int xen_alive(struct xfm_source *s)
+{
+	struct xen_source *x = to_xen(s);
+	struct xfm_xen_dominfo di;
+	int rc = x->have_uuid ? xfm_xen_dominfo(&x->pc, x->domid, &di)
+			      : -EACCES;
+
+	if (rc == 0)
+		return di.dying || memcmp(di.handle, x->uuid, 16) ? -ESRCH : 0;
+	if (rc == -ESRCH)
+		return -ESRCH;
+	return memory_op_domid(x, XFM_XENMEM_MAXIMUM_GPFN) == -ESRCH ? -ESRCH
+								     : 0;
+}
+
 static void xen_close(struct xfm_source *s)
 {
 	struct xen_source *x = to_xen(s);
@@ -272,6 +296,7 @@ static const struct xfm_source_ops xen_ops = {
 	.restrict_domain = xen_restrict,
 	.resource_size = xen_resource_size,
 	.map_resource = xen_map_resource,
+	.alive = xen_alive,
 };
 
 static int parse_domid(const char *arg, uint32_t *domid)
@@ -318,6 +343,8 @@ static int query_type(struct xen_source *x)
 			 x->base.label, strerror(-rc));
 		return xfm_source_add_info(&x->base, "xen.type", "unknown");
 	}
+	memcpy(x->uuid, di.handle, sizeof(x->uuid));
+	x->have_uuid = true;
 	if (di.hvm)
 		return xfm_source_add_info(&x->base, "xen.type", "hvm");
 	rc = xfm_xen_pv_p2m(&x->pc, x->domid, di.shared_info_mfn, &x->p2m,

@@ -25,6 +25,8 @@ enum {
 	EXIT_USAGE = 2,       /* bad command line, bad number or pattern */
 	EXIT_SOURCE = 3,      /* the source could not be opened */
 	EXIT_RANGE = 4,       /* address not in the source / past its end */
+	EXIT_GONE = 5,        /* the live guest went away (destroyed, or
+			       * saved and restored under a new id) */
 	EXIT_INTERRUPTED = 130, /* SIGINT or SIGTERM; nothing half-written */
 };
 

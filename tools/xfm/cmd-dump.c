@@ -96,15 +96,16 @@ static int run_dump(struct cli *cli, xfm_handle *h, const char *out,
 	}
 	if (rc < 0) {
 		/* The message names OUT or the frame; any failure here,
-		 * even -ENOENT for a missing directory, is a runtime one. */
+		 * even -ENOENT for a missing directory, is a runtime one,
+		 * but for a guest that went away (-ESRCH: EXIT_GONE). */
 		cli_lib_err(cli, rc, NULL);
-		return EXIT_RUNTIME;
+		return rc == -ESRCH ? EXIT_GONE : EXIT_RUNTIME;
 	}
 	report(cli, out, o, total, now_seconds() - pg.start);
 	return EXIT_OK;
 }
 
-enum { OPT_FORMAT = OPT_FIRST_CMD, OPT_FORCE };
+enum { OPT_FORMAT = OPT_FIRST_CMD, OPT_FORCE, OPT_KEEP_PARTIAL };
 
 static int dump_opt(struct cli *cli, int c, char **argv, struct dump_opts *o)
 {
@@ -119,6 +120,9 @@ static int dump_opt(struct cli *cli, int c, char **argv, struct dump_opts *o)
 	case OPT_FORCE:
 		o->flags |= XFM_DUMP_OVERWRITE;
 		return -1;
+	case OPT_KEEP_PARTIAL:
+		o->flags |= XFM_DUMP_KEEP_PARTIAL;
+		return -1;
 	default:
 		return cli_common_opt(cli, &cmd_dump, c, argv);
 	}
@@ -129,6 +133,7 @@ static int dump_main(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "keep-partial", no_argument, NULL, OPT_KEEP_PARTIAL },
 		COMMON_LONGOPTS
 	};
 	struct dump_opts o = { "raw", XFM_DUMP_RAW, 0 };
@@ -169,6 +174,9 @@ const struct command cmd_dump = {
 	"  -f, --format F   raw (default; file offset = address), elf (QEMU\n"
 	"                   style ELF core), xen-core (xl dump-core), lime\n"
 	"  --force          overwrite OUT if it exists\n"
+	"  --keep-partial   if the guest goes away mid-dump, keep what was\n"
+	"                   read (elf, xen-core; marked by an XFM status note)\n"
+	"                   and still exit 5\n"
 	"  --json           {\"path\",\"format\",\"bytes\",\"seconds\"}\n",
 	.run = dump_main,
 };

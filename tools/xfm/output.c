@@ -52,6 +52,8 @@ int cli_exit_code(int rc)
 		return EXIT_RANGE;
 	case -ECANCELED:
 		return EXIT_INTERRUPTED;
+	case -ESRCH:
+		return EXIT_GONE;
 	default:
 		return EXIT_RUNTIME;
 	}
