@@ -50,6 +50,7 @@ struct qemu_region {
 
 struct xfm_qemu {
 	struct xfm_source base;
+	char *sock;          /* QMP socket, reopened for vCPU registers */
 	struct qemu_backend *be;
 	size_t nbe;
 	struct qemu_region *reg;
@@ -214,7 +215,7 @@ static int qmp_open(struct qmp *q, struct xfm_source *s, const char *path)
 		xfm_json_free(greet);
 		return xfm_fail(-EPROTO, "%s: not QMP: no greeting", q->label);
 	}
-	if (v && xfm_json_get(v, "major") && xfm_json_get(v, "minor") &&
+	if (s && v && xfm_json_get(v, "major") && xfm_json_get(v, "minor") &&
 	    xfm_json_get(v, "micro"))
 		xfm_source_add_info(s, "qemu.version", "%llu.%llu.%llu",
 				    (unsigned long long)xfm_json_get(v,
@@ -680,8 +681,83 @@ static void qemu_close(struct xfm_source *s)
 	}
 	free(qm->be);
 	free(qm->reg);
+	free(qm->sock);
 	xfm_source_fini(s);
 	free(qm);
+}
+
+/* ------------------------------------------------------------------ */
+/* vCPU registers (x86: "info registers"; QEMU prints no arm64 TTBR)   */
+
+/* The hex value after "@key=" in @text; false if absent. */
+static bool reg_value(const char *text, const char *key, uint64_t *v)
+{
+	const char *p = text;
+	size_t n = strlen(key);
+	char *end;
+
+	while ((p = strstr(p, key))) {
+		if ((p == text || p[-1] == ' ' || p[-1] == '\n') &&
+		    p[n] == '=') {
+			*v = strtoull(p + n + 1, &end, 16);
+			return end != p + n + 1;
+		}
+		p += n;
+	}
+	return false;
+}
+
+/* x86 paging mode from CR0, CR4, EFER (SDM vol. 3A, 4.1). */
+static int x86_root(const char *regs, xfm_vm_root *r)
+{
+	uint64_t cr0, cr3, cr4, efer = 0;
+
+	if (!reg_value(regs, "CR0", &cr0) || !reg_value(regs, "CR3", &cr3) ||
+	    !reg_value(regs, "CR4", &cr4))
+		return -ENODATA;
+	reg_value(regs, "EFER", &efer);
+	if (!(cr0 & (UINT64_C(1) << 31)))
+		return -ENODATA; /* paging off */
+	if (efer & (UINT64_C(1) << 10))
+		r->mode = cr4 & (UINT64_C(1) << 12) ? XFM_VM_X86_64_LA57
+						     : XFM_VM_X86_64;
+	else if (cr4 & (UINT64_C(1) << 5))
+		r->mode = XFM_VM_X86_PAE;
+	else
+		r->mode = XFM_VM_X86_32;
+	if (r->mode == XFM_VM_X86_32 && (cr4 & (UINT64_C(1) << 4)))
+		r->flags = XFM_VM_X86_PSE;
+	r->root = cr3;
+	return 0;
+}
+
+static int qemu_vm_root(struct xfm_source *s, unsigned int vcpu,
+			xfm_vm_root *r)
+{
+	struct xfm_qemu *qm = to_qemu(s);
+	struct qmp q = { .fd = -1, .label = s->label };
+	struct xfm_json *reply = NULL;
+	const struct xfm_json *ret;
+	char cmd[160];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "{\"execute\":\"human-monitor-command\","
+		 "\"arguments\":{\"command-line\":\"info registers\","
+		 "\"cpu-index\":%u}}", vcpu);
+	rc = qmp_open(&q, NULL, qm->sock);
+	if (rc == 0)
+		rc = qmp_exec(&q, "info registers", cmd, &reply, &ret);
+	if (rc == 0) {
+		rc = ret->type == XFM_JSON_STRING ? x86_root(ret->str, r)
+						  : -ENODATA;
+		xfm_json_free(reply);
+	}
+	qmp_close(&q);
+	if (rc < 0)
+		return -ENODATA;
+	r->origin = XFM_VM_ORIGIN_QMP;
+	r->vcpu = vcpu;
+	return 0;
 }
 
 static const struct xfm_source_ops qemu_ops = {
@@ -691,6 +767,7 @@ static const struct xfm_source_ops qemu_ops = {
 	.map = qemu_map,
 	.close = qemu_close,
 	.pread = qemu_pread,
+	.vm_root = qemu_vm_root,
 };
 
 int xfm_qemu_open(const char *sock, unsigned int flags,
@@ -710,6 +787,9 @@ int xfm_qemu_open(const char *sock, unsigned int flags,
 		return xfm_fail(-ENOMEM, "qemu:%s: out of memory", sock);
 	}
 	rc = xfm_source_add_info(&qm->base, "qemu.socket", "%s", sock);
+	qm->sock = strdup(sock);
+	if (rc == 0 && !qm->sock)
+		rc = xfm_fail(-ENOMEM, "qemu:%s: out of memory", sock);
 	if (rc == 0)
 		rc = load_layout(qm, sock);
 	if (rc < 0) {

@@ -46,7 +46,7 @@ struct command {
 };
 
 extern const struct command cmd_info, cmd_read, cmd_write, cmd_search,
-	cmd_ranges, cmd_dump, cmd_bench;
+	cmd_ranges, cmd_dump, cmd_bench, cmd_translate;
 
 /* --- main.c: option handling shared by every command -------------- */
 
@@ -143,6 +143,13 @@ bool ranges_cover(const xfm_range *r, int64_t n, uint64_t addr, uint64_t len,
  */
 int cli_span_covered(struct cli *cli, xfm_handle *h, uint64_t addr,
 		     uint64_t len, bool *covered, uint64_t *gap);
+
+/* --- cmd-translate.c: guest-virtual addresses ----------------------- */
+
+/* Parse a --root value (see `xfm help translate`); 0 or -1 with *why. */
+int cli_parse_root(const char *s, xfm_vm_root *r, const char **why);
+/* Apply --root @spec (NULL: the handle finds one); 0 or an exit code. */
+int cli_va_root(struct cli *cli, xfm_handle *h, const char *spec);
 
 /* --- progress.c ---------------------------------------------------- */
 

@@ -26,6 +26,8 @@ struct read_opts {
 	const char *out;    /* -o */
 	unsigned int flags; /* XFM_READ_* */
 	bool no_squeeze;    /* -v */
+	bool va;            /* --va: ADDR is guest-virtual */
+	const char *root;   /* --root */
 	uint64_t addr, len;
 };
 
@@ -129,7 +131,8 @@ static int copy_span(struct reader *r)
 			rc = -ECANCELED;
 			break;
 		}
-		rc = xfm_read(r->h, o->addr + done, buf, n, o->flags);
+		rc = o->va ? xfm_read_va(r->h, o->addr + done, buf, n, o->flags)
+			   : xfm_read(r->h, o->addr + done, buf, n, o->flags);
 		if (rc < 0) {
 			progress_end(&pg);
 			rc = cli_lib_err(r->cli, rc, NULL);
@@ -320,7 +323,7 @@ static int choose_sink(struct cli *cli, bool raw, struct read_opts *o)
 	return 0;
 }
 
-enum { OPT_RAW = OPT_FIRST_CMD, OPT_ZERO };
+enum { OPT_RAW = OPT_FIRST_CMD, OPT_ZERO, OPT_VA, OPT_ROOT };
 
 static int read_main(struct cli *cli, int argc, char **argv)
 {
@@ -329,6 +332,8 @@ static int read_main(struct cli *cli, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "zero-fill", no_argument, NULL, OPT_ZERO },
 		{ "no-squeeze", no_argument, NULL, 'v' },
+		{ "va", no_argument, NULL, OPT_VA },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		COMMON_LONGOPTS
 	};
 	struct read_opts o = { .sink = SINK_HEXDUMP };
@@ -346,6 +351,10 @@ static int read_main(struct cli *cli, int argc, char **argv)
 			o.flags |= XFM_READ_ZERO_FILL;
 		else if (c == 'v')
 			o.no_squeeze = true;
+		else if (c == OPT_VA)
+			o.va = true;
+		else if (c == OPT_ROOT)
+			o.root = optarg;
 		else if ((rc = cli_common_opt(cli, &cmd_read, c, argv)) >= 0)
 			return rc;
 	}
@@ -357,7 +366,10 @@ static int read_main(struct cli *cli, int argc, char **argv)
 	rc = cli_open(cli, argv[optind], 0, &h);
 	if (rc)
 		return rc;
-	rc = check_span(cli, h, &o);
+	if (o.root && !o.va)
+		rc = cli_usage(cli, "--root needs --va");
+	else
+		rc = o.va ? cli_va_root(cli, h, o.root) : check_span(cli, h, &o);
 	if (!rc)
 		rc = do_read(cli, h, &o);
 	xfm_close(h);
@@ -380,6 +392,10 @@ const struct command cmd_read = {
 	"                   renamed only when complete)\n"
 	"  --zero-fill      read absent frames as zeros instead of failing\n"
 	"  -v, --no-squeeze print repeated lines instead of '*'\n"
+	"  --va             ADDR is guest-virtual (through the page tables;\n"
+	"                   --zero-fill also reads unmapped pages as zeros)\n"
+	"  --root ROOT      the page-table root for --va (see 'xfm help\n"
+	"                   translate'; default: the vCPU's or the kernel's)\n"
 	"  --json           {\"address\",\"length\",\"data\": hex} (<= 16 MiB)\n",
 	.run = read_main,
 };

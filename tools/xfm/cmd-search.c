@@ -25,6 +25,7 @@ struct search {
 	const uint8_t *pat;
 	size_t plen;
 	uint64_t max;        /* stop after this many matches; 0: no limit */
+	bool va;             /* --va: the range is guest-virtual */
 	uint64_t found;
 	json_object *matches; /* --json */
 	uint8_t *buf;        /* plen - 1 kept bytes + CHUNK */
@@ -68,7 +69,9 @@ static int search_range(struct search *s, const xfm_range *r)
 
 		if (cli_interrupted)
 			return -ECANCELED;
-		rc = xfm_read(s->h, r->start + off, s->buf + keep, n, 0);
+		rc = s->va ? xfm_read_va(s->h, r->start + off, s->buf + keep,
+					 n, XFM_READ_ZERO_FILL)
+			   : xfm_read(s->h, r->start + off, s->buf + keep, n, 0);
 		if (rc < 0)
 			return rc;
 		if (scan(s, r->start + off - keep, keep + (size_t)n))
@@ -133,7 +136,8 @@ static int print_json(struct search *s, bool truncated)
 }
 
 struct search_opts {
-	bool hex, string, has_range;
+	bool hex, string, has_range, va;
+	const char *root;
 	uint64_t max, lo, len;
 };
 
@@ -141,14 +145,28 @@ static int run_search(struct cli *cli, xfm_handle *h,
 		      const struct search_opts *o, uint8_t *pat, size_t plen)
 {
 	struct search s = { .cli = cli, .h = h, .pat = pat, .plen = plen,
-			    .max = o->max };
-	xfm_range *r;
-	int64_t n = cli_ranges(h, &r);
+			    .max = o->max, .va = o->va };
+	xfm_range *r = NULL;
+	int64_t n;
 	int rc;
 
+	if (o->va) {
+		/* No memory map of a virtual space: the range, unmapped
+		 * pages read as zeros. */
+		rc = cli_va_root(cli, h, o->root);
+		if (rc)
+			return rc;
+		r = malloc(sizeof(*r));
+		if (!r)
+			return EXIT_RUNTIME;
+		*r = (xfm_range){ o->lo, o->len };
+		n = 1;
+	} else {
+		n = cli_ranges(h, &r);
+	}
 	if (n < 0)
 		return cli_lib_err(cli, (int)n, "memory map");
-	if (o->has_range)
+	if (o->has_range && !o->va)
 		n = clip(r, n, o->lo, o->lo + o->len);
 	s.buf = malloc(CHUNK + plen);
 	if (cli->json)
@@ -191,7 +209,8 @@ static int pattern_bytes(struct cli *cli, const struct search_opts *o,
 	return 0;
 }
 
-enum { OPT_HEX = OPT_FIRST_CMD, OPT_STRING, OPT_MAX, OPT_RANGE };
+enum { OPT_HEX = OPT_FIRST_CMD, OPT_STRING, OPT_MAX, OPT_RANGE, OPT_VA,
+       OPT_ROOT };
 
 static int search_opt(struct cli *cli, int c, char **argv,
 		      struct search_opts *o)
@@ -218,6 +237,12 @@ static int search_opt(struct cli *cli, int c, char **argv,
 					 "ADDR..END", optarg);
 		o->has_range = true;
 		return -1;
+	case OPT_VA:
+		o->va = true;
+		return -1;
+	case OPT_ROOT:
+		o->root = optarg;
+		return -1;
 	default:
 		return cli_common_opt(cli, &cmd_search, c, argv);
 	}
@@ -230,6 +255,8 @@ static int search_main(struct cli *cli, int argc, char **argv)
 		{ "string", no_argument, NULL, OPT_STRING },
 		{ "max", required_argument, NULL, OPT_MAX },
 		{ "range", required_argument, NULL, OPT_RANGE },
+		{ "va", no_argument, NULL, OPT_VA },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		COMMON_LONGOPTS
 	};
 	struct search_opts o = { 0 };
@@ -246,6 +273,10 @@ static int search_main(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, argc - optind > 2 ? "too many arguments" :
 				 "missing SOURCE or PATTERN (see 'xfm help "
 				 "search')");
+	if (o.va && !o.has_range)
+		return cli_usage(cli, "--va needs --range (a virtual span)");
+	if (o.root && !o.va)
+		return cli_usage(cli, "--root needs --va");
 	rc = pattern_bytes(cli, &o, argv[optind + 1], &pat, &plen);
 	if (rc)
 		return rc;
@@ -272,6 +303,10 @@ const struct command cmd_search = {
 	"  --hex            PATTERN is hex bytes: \"deadbeef\", \"de ad be ef\"\n"
 	"  --max N          stop after N matches\n"
 	"  --range R        search only ADDR+LEN or ADDR..END\n"
+	"  --va             the --range is guest-virtual (unmapped pages read\n"
+	"                   as zeros); matches are virtual addresses\n"
+	"  --root ROOT      the page-table root for --va (see 'xfm help\n"
+	"                   translate')\n"
 	"  --json           {\"pattern\",\"count\",\"truncated\",\"matches\":[...]}\n",
 	.run = search_main,
 };

@@ -24,6 +24,8 @@ struct write_opts {
 	uint64_t addr, len;
 	uint8_t *hex;      /* --hex: the bytes */
 	const char *file;  /* --file */
+	bool va;           /* --va: ADDR is guest-virtual */
+	const char *root;  /* --root */
 	int fd;
 	uint8_t echo[ECHO_BYTES];
 };
@@ -66,7 +68,8 @@ static int write_span(struct cli *cli, xfm_handle *h, struct write_opts *o)
 		}
 		if (!done)
 			memcpy(o->echo, buf, n < ECHO_BYTES ? n : ECHO_BYTES);
-		rc = xfm_write(h, o->addr + done, buf, n);
+		rc = o->va ? xfm_write_va(h, o->addr + done, buf, n)
+			   : xfm_write(h, o->addr + done, buf, n);
 		if (rc < 0)
 			rc = cli_lib_err(cli, rc, NULL);
 		done += n;
@@ -162,7 +165,10 @@ static int run_write(struct cli *cli, const char *source, struct write_opts *o)
 	rc = cli_open(cli, source, XFM_OPEN_WRITE, &h);
 	if (rc)
 		return rc;
-	rc = check_span(cli, h, o);
+	if (o->root && !o->va)
+		rc = cli_usage(cli, "--root needs --va");
+	else
+		rc = o->va ? cli_va_root(cli, h, o->root) : check_span(cli, h, o);
 	if (!rc)
 		rc = write_span(cli, h, o);
 	if (!rc)
@@ -171,7 +177,7 @@ static int run_write(struct cli *cli, const char *source, struct write_opts *o)
 	return rc;
 }
 
-enum { OPT_HEX = OPT_FIRST_CMD, OPT_FILE, OPT_FORCE };
+enum { OPT_HEX = OPT_FIRST_CMD, OPT_FILE, OPT_FORCE, OPT_VA, OPT_ROOT };
 
 /* One option; -1 to go on, else the exit code to return at once. */
 static int write_opt(struct cli *cli, int c, char **argv,
@@ -194,6 +200,12 @@ static int write_opt(struct cli *cli, int c, char **argv,
 	case OPT_FORCE:
 		*force = true;
 		return -1;
+	case OPT_VA:
+		o->va = true;
+		return -1;
+	case OPT_ROOT:
+		o->root = optarg;
+		return -1;
 	default:
 		return cli_common_opt(cli, &cmd_write, c, argv);
 	}
@@ -205,6 +217,8 @@ static int write_main(struct cli *cli, int argc, char **argv)
 		{ "hex", required_argument, NULL, OPT_HEX },
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "force-write", no_argument, NULL, OPT_FORCE },
+		{ "va", no_argument, NULL, OPT_VA },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		COMMON_LONGOPTS
 	};
 	struct write_opts o = { .fd = -1 };
@@ -239,6 +253,10 @@ const struct command cmd_write = {
 	"\n"
 	"  --hex HEX        the bytes to write\n"
 	"  --file FILE      write the contents of FILE\n"
-	"  --force-write    really write\n",
+	"  --force-write    really write\n"
+	"  --va             ADDR is guest-virtual (every page of the span is\n"
+	"                   translated before anything is written)\n"
+	"  --root ROOT      the page-table root for --va (see 'xfm help\n"
+	"                   translate')\n",
 	.run = write_main,
 };

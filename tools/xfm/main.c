@@ -20,7 +20,7 @@ volatile int cli_interrupted;
 
 static const struct command *const commands[] = {
 	&cmd_info, &cmd_read, &cmd_write, &cmd_search,
-	&cmd_ranges, &cmd_dump, &cmd_bench,
+	&cmd_ranges, &cmd_dump, &cmd_bench, &cmd_translate,
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
