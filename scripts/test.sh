@@ -81,10 +81,13 @@ meson_stage() {
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do targs+=("$1"); shift; done
 	shift
 	# Called on the left of ||, where set -e does not apply: check each.
+	# -Dcompat=enabled: a missing libxen-dev fails here, not by a
+	# drop-in test suite that silently is not there.
 	if [ -d "$dir" ]; then
-		meson setup --reconfigure "$dir" --werror "$@" || return
+		meson setup --reconfigure "$dir" --werror -Dcompat=enabled "$@" ||
+			return
 	else
-		meson setup "$dir" --werror "$@" || return
+		meson setup "$dir" --werror -Dcompat=enabled "$@" || return
 	fi
 	ninja -C "$dir" || return
 	meson test -C "$dir" --num-processes 2 --print-errorlogs \
@@ -98,7 +101,7 @@ meson_stage() {
 stage ci 290 meson_stage ci -- -Dbuildtype=debugoptimized
 stage asan 280 meson_stage asan -- -Dbuildtype=debug \
 	-Db_sanitize=address,undefined -Db_lundef=false
-stage tsan 14 meson_stage tsan --suite threads -- -Dbuildtype=debug \
+stage tsan 15 meson_stage tsan --suite threads -- -Dbuildtype=debug \
 	-Db_sanitize=thread -Db_lundef=false
 stage python 5 scripts/test-python.sh "$top/build-ci"
 stage platforms 13 scripts/test-platforms.sh

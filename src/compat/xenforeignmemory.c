@@ -75,7 +75,9 @@ static int restrict_cb(struct xfm_tc_handle *ah, domid_t domid)
 	xenforeignmemory_handle *h = (xenforeignmemory_handle *)
 		((char *)ah - offsetof(xenforeignmemory_handle, tc));
 
-	if (h->pc.fd < 0)
+	/* Another thread may be opening this handle right now (it is
+	 * registered first, as upstream): its fd is published atomically. */
+	if (__atomic_load_n(&h->pc.fd, __ATOMIC_ACQUIRE) < 0)
 		return 0;
 	return xenforeignmemory_restrict(h, domid);
 }
@@ -97,6 +99,7 @@ xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
 					       unsigned open_flags)
 {
 	xenforeignmemory_handle *h = calloc(1, sizeof(*h));
+	struct xfm_privcmd pc = { .fd = -1 };
 	int rc;
 
 	(void)open_flags; /* reserved: upstream ignores it too */
@@ -115,13 +118,17 @@ xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
 		if (!h->logger)
 			goto err;
 	}
-	rc = xfm_privcmd_open_compat(&h->pc);
+	rc = xfm_privcmd_open_compat(&pc);
 	if (rc < 0) {
 		xtl_log(h->logger, XTL_ERROR, -rc, LOG_CONTEXT,
 			"cannot open the privcmd device (/dev/xen/privcmd)");
 		errno = -rc;
 		goto err;
 	}
+	/* Seen by restrict_cb() under toolcore's lock: fd last. */
+	h->pc.psz = pc.psz;
+	h->pc.unimpl_errno = pc.unimpl_errno;
+	__atomic_store_n(&h->pc.fd, pc.fd, __ATOMIC_RELEASE);
 	return h;
 err:
 	open_unwind(h);
