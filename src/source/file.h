@@ -8,22 +8,14 @@
 #ifndef XFM_FILE_H
 #define XFM_FILE_H
 
-#include "private.h"
-
-struct xfm_file_seg {
-	uint64_t addr;  /* guest-physical start, bytes */
-	uint64_t len;   /* bytes */
-	uint64_t off;   /* file offset of addr (unused when zero) */
-	bool zero;      /* present but not stored: reads as zeros */
-};
+#include "segments.h"
 
 struct xfm_file {
 	struct xfm_source base;
 	int fd;
 	uint64_t size;          /* file size, bytes */
 	uint64_t frame_size;    /* set by the parser; default 4096 */
-	struct xfm_file_seg *segs;
-	size_t nsegs, cap;
+	struct xfm_segs segs;   /* where guest memory lies in the file */
 };
 
 /* A format's parser: "this file is not in my format" (format.h). */

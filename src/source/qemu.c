@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "json.h"
-#include "private.h"
+#include "segments.h"
 
 #define FRAME        UINT64_C(4096)
 #define QMP_TIMEOUT  10000              /* ms to wait for a reply */
@@ -40,21 +40,15 @@ struct qemu_backend {
 	int fd;
 };
 
-/* A guest-physical range backed by [off, off + len) of a backend. */
-struct qemu_region {
-	uint64_t start;
-	uint64_t len;
-	uint64_t off;
-	size_t be;
-};
-
 struct xfm_qemu {
 	struct xfm_source base;
 	char *sock;          /* QMP socket, reopened for vCPU registers */
 	struct qemu_backend *be;
 	size_t nbe;
-	struct qemu_region *reg;
-	size_t nreg, capreg;
+	/* Guest RAM: each segment is part of a backend's file (tag: the
+	 * backend; fd filled in once the backends are open). */
+	struct xfm_segs segs;
+	size_t nreg;             /* regions of the flat view we use */
 };
 
 struct qmp {
@@ -292,20 +286,18 @@ static int add_region(struct xfm_qemu *qm, uint64_t start, uint64_t last,
 	uint64_t s = (start + FRAME - 1) / FRAME * FRAME;
 	uint64_t e = last == UINT64_MAX ? UINT64_MAX / FRAME * FRAME
 					: (last + 1) / FRAME * FRAME;
+	struct xfm_seg seg = { .fd = -1, .tag = (uint32_t)be };
+	int rc;
 
 	if (s >= e || off > UINT64_MAX - (s - start))
 		return 0;
-	if (qm->nreg == qm->capreg) {
-		size_t cap = qm->capreg ? qm->capreg * 2 : 16;
-		struct qemu_region *r = realloc(qm->reg, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		qm->reg = r;
-		qm->capreg = cap;
-	}
-	qm->reg[qm->nreg++] = (struct qemu_region){ s, e - s,
-						    off + (s - start), be };
+	seg.addr = s;
+	seg.len = e - s;
+	seg.off = off + (s - start);
+	rc = xfm_segs_add(&qm->segs, &seg);
+	if (rc < 0)
+		return rc;
+	qm->nreg++;
 	qm->be[be].used = true;
 	return 0;
 }
@@ -450,32 +442,28 @@ static int open_backend(struct xfm_qemu *qm, struct qmp *q,
 	return rc;
 }
 
-static int cmp_region(const void *a, const void *b)
-{
-	const struct qemu_region *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* Regions must fit their file and not overlap (a flat view never does). */
+/* Segments must fit their file and not overlap (a flat view never
+ * does); each gets its backend's file. */
 static int check_regions(struct xfm_qemu *qm)
 {
-	qsort(qm->reg, qm->nreg, sizeof(*qm->reg), cmp_region);
-	for (size_t i = 0; i < qm->nreg; i++) {
-		const struct qemu_region *r = &qm->reg[i];
-		const struct qemu_backend *b = &qm->be[r->be];
+	const struct xfm_seg *bad = xfm_segs_sort(&qm->segs);
+
+	if (bad)
+		return xfm_fail(-EPROTO, "%s: guest ranges overlap at 0x%llx",
+				qm->base.label, (unsigned long long)bad->addr);
+	for (size_t i = 0; i < qm->segs.n; i++) {
+		struct xfm_seg *r = &qm->segs.v[i];
+		const struct qemu_backend *b = &qm->be[r->tag];
 
 		if (r->off > b->size || r->len > b->size - r->off)
 			return xfm_fail(-EPROTO, "%s: guest range 0x%llx+0x%llx "
 					"lies past the end of backend %s (%llu "
 					"bytes)", qm->base.label,
-					(unsigned long long)r->start,
+					(unsigned long long)r->addr,
 					(unsigned long long)r->len, b->id,
 					(unsigned long long)b->size);
-		if (i && qm->reg[i - 1].start + qm->reg[i - 1].len > r->start)
-			return xfm_fail(-EPROTO, "%s: guest ranges overlap at "
-					"0x%llx", qm->base.label,
-					(unsigned long long)r->start);
+		r->fd = b->fd;
+		r->path = b->path;
 	}
 	return 0;
 }
@@ -505,168 +493,38 @@ static int load_layout(struct xfm_qemu *qm, const char *sock)
 /* ------------------------------------------------------------------ */
 /* The source                                                          */
 
-/* The region holding @addr, or the first one after it, or NULL. */
-static const struct qemu_region *find_region(const struct xfm_qemu *qm,
-					     uint64_t addr)
-{
-	size_t lo = 0, hi = qm->nreg;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct qemu_region *r = &qm->reg[mid];
-
-		if (addr >= r->start && addr - r->start < r->len)
-			return r;
-		if (addr < r->start)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo < qm->nreg ? &qm->reg[lo] : NULL;
-}
-
 static int qemu_geometry(struct xfm_source *s, xfm_geometry *g)
 {
-	struct xfm_qemu *qm = to_qemu(s);
-	const struct qemu_region *last = &qm->reg[qm->nreg - 1];
-
 	g->frame_size = FRAME;
 	g->hyp_page_size = 0;
 	g->granularities = FRAME;
-	g->max_frame = (last->start + last->len) / FRAME - 1;
+	g->max_frame = xfm_segs_max_frame(&to_qemu(s)->segs, FRAME);
 	g->origin = XFM_ORIGIN_FILE;
 	return 0;
 }
 
 static int qemu_ranges(struct xfm_source *s, xfm_range **out, size_t *n)
 {
-	struct xfm_qemu *qm = to_qemu(s);
-	xfm_range *r = calloc(qm->nreg, sizeof(*r));
-	size_t k = 0;
-
-	if (!r)
-		return -ENOMEM;
-	for (size_t i = 0; i < qm->nreg; i++) {
-		const struct qemu_region *g = &qm->reg[i];
-
-		if (k && r[k - 1].start + r[k - 1].size == g->start)
-			r[k - 1].size += g->len;
-		else
-			r[k++] = (xfm_range){ g->start, g->len };
-	}
-	*out = r;
-	*n = k;
-	return 0;
+	return xfm_segs_ranges(&to_qemu(s)->segs, FRAME, out, n);
 }
 
-/* Map frames [i, i + run) of a mapping at @dst from the backing file. */
-static int map_run(const struct xfm_qemu *qm, const struct qemu_region *r,
-		   uint64_t addr, char *dst, uint64_t run, int mprot)
-{
-	uint64_t kp = qm->base.psz.kpage;
-	uint64_t off = r->off + (addr - r->start);
-
-	if ((uintptr_t)dst % kp || off % kp || (run * FRAME) % kp)
-		return -EINVAL; /* not mappable at this kernel page size */
-	if (mmap(dst, run * FRAME, mprot, MAP_SHARED | MAP_FIXED,
-		 qm->be[r->be].fd, (off_t)off) == MAP_FAILED)
-		return -errno;
-	return 0;
-}
-
-/* Handle frames from @i: a run within one region, or one absent frame. */
-static size_t fill(const struct xfm_qemu *qm, char *base,
-		   const uint64_t *frames, size_t i, size_t n, int mprot,
-		   int *err)
-{
-	uint64_t addr = frames[i] * FRAME, run = 1, avail;
-	const struct qemu_region *r = frames[i] > UINT64_MAX / FRAME ? NULL
-					: find_region(qm, addr);
-	int rc;
-
-	if (!r || r->start > addr) {
-		err[i] = -ENOENT;
-		return 1;
-	}
-	avail = (r->len - (addr - r->start)) / FRAME;
-	while (i + run < n && run < avail && frames[i + run] == frames[i] + run)
-		run++;
-	rc = map_run(qm, r, addr, base + i * FRAME, run, mprot);
-	for (uint64_t k = 0; k < run; k++)
-		err[i + k] = rc;
-	return (size_t)run;
-}
-
+/* The guest's RAM files, MAP_SHARED: writes reach the guest at once. */
 static int64_t qemu_map(struct xfm_source *s, const uint64_t *frames,
 			size_t n, unsigned int prot, void *hint, int *err,
 			void **addr)
 {
-	struct xfm_qemu *qm = to_qemu(s);
 	int mprot = PROT_READ | ((prot & XFM_PROT_WRITE) ? PROT_WRITE : 0);
-	uint64_t bytes;
-	int64_t ok = 0;
-	char *base;
 
-	if (xfm_map_bytes(&s->psz, n, &bytes) < 0 || bytes > SIZE_MAX)
-		return -EOVERFLOW;
-	/* Reserve the span; absent frames stay inaccessible. */
-	base = mmap(hint, (size_t)bytes, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED)
-		return xfm_fail(-errno, "%s: mmap: %s", s->label,
-				strerror(errno));
-	for (size_t i = 0; i < n;)
-		i += fill(qm, base, frames, i, n, mprot, err);
-	for (size_t i = 0; i < n; i++)
-		ok += !err[i];
-	*addr = base;
-	return ok;
+	return xfm_segs_map(&to_qemu(s)->segs, s, frames, n, mprot, true, hint,
+			    err, addr);
 }
 
 /* Reads go straight to the file: the page cache is the guest's RAM. */
 static int qemu_pread(struct xfm_source *s, uint64_t addr, void *buf,
 		      uint64_t len, unsigned int flags)
 {
-	struct xfm_qemu *qm = to_qemu(s);
-	char *p = buf;
-
-	while (len) {
-		const struct qemu_region *r = find_region(qm, addr);
-		uint64_t n;
-		ssize_t got;
-
-		if (!r || r->start > addr) {
-			n = r ? r->start - addr : len;
-			n = n < len ? n : len;
-			if (!(flags & XFM_READ_ZERO_FILL))
-				return xfm_fail(-ENOENT, "%s: address 0x%llx "
-						"(frame 0x%llx) is not guest RAM",
-						s->label,
-						(unsigned long long)addr,
-						(unsigned long long)(addr /
-								     FRAME));
-			memset(p, 0, n);
-		} else {
-			n = r->len - (addr - r->start);
-			n = n < len ? n : len;
-			got = pread(qm->be[r->be].fd, p, n,
-				    (off_t)(r->off + (addr - r->start)));
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0)
-				return xfm_fail(got < 0 ? -errno : -EIO, "%s: "
-						"reading 0x%llx from %s: %s",
-						s->label,
-						(unsigned long long)addr,
-						qm->be[r->be].path, got < 0 ?
-						strerror(errno) : "short read");
-			n = (uint64_t)got;
-		}
-		p += n;
-		addr += n;
-		len -= n;
-	}
-	return 0;
+	return xfm_segs_pread(&to_qemu(s)->segs, s, "is not guest RAM", addr,
+			      buf, len, flags);
 }
 
 static void qemu_close(struct xfm_source *s)
@@ -680,7 +538,7 @@ static void qemu_close(struct xfm_source *s)
 		free(qm->be[i].path);
 	}
 	free(qm->be);
-	free(qm->reg);
+	xfm_segs_free(&qm->segs);
 	free(qm->sock);
 	xfm_source_fini(s);
 	free(qm);

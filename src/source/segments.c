@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * segments.c - guest memory that lies in files (segments.h): the file
+ * and QEMU sources' reads, maps and memory map.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "segments.h"
+
+int xfm_segs_add(struct xfm_segs *s, const struct xfm_seg *seg)
+{
+	struct xfm_seg *last = s->n ? &s->v[s->n - 1] : NULL;
+
+	if (!seg->len)
+		return 0;
+	if (last && last->fd == seg->fd && last->zero == seg->zero &&
+	    last->tag == seg->tag && last->addr + last->len == seg->addr &&
+	    (seg->zero || last->off + last->len == seg->off)) {
+		last->len += seg->len;
+		return 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct xfm_seg *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *seg;
+	return 0;
+}
+
+void xfm_segs_free(struct xfm_segs *s)
+{
+	free(s->v);
+	*s = (struct xfm_segs){ NULL, 0, 0 };
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct xfm_seg *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+const struct xfm_seg *xfm_segs_sort(struct xfm_segs *s)
+{
+	/* v is NULL when nothing was found: qsort must not see it. */
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_seg);
+	/* Last bytes, not ends: a segment may end at 2^64. */
+	for (size_t i = 1; i < s->n; i++)
+		if (s->v[i - 1].addr + (s->v[i - 1].len - 1) >= s->v[i].addr)
+			return &s->v[i];
+	return NULL;
+}
+
+const struct xfm_seg *xfm_segs_find(const struct xfm_segs *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct xfm_seg *g = &s->v[mid];
+
+		if (addr >= g->addr && addr - g->addr < g->len)
+			return g;
+		if (addr < g->addr)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < s->n ? &s->v[lo] : NULL;
+}
+
+uint64_t xfm_segs_max_frame(const struct xfm_segs *s, uint64_t fs)
+{
+	const struct xfm_seg *last = &s->v[s->n - 1];
+
+	return (last->addr + last->len - 1) / fs;
+}
+
+int xfm_segs_ranges(const struct xfm_segs *s, uint64_t fs, xfm_range **out,
+		    size_t *n)
+{
+	xfm_range *r = calloc(s->n ? s->n : 1, sizeof(*r));
+	size_t k = 0;
+
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t start = s->v[i].addr / fs * fs;
+		uint64_t end = s->v[i].addr + s->v[i].len - 1;
+
+		end = end / fs * fs + fs; /* may be 0 at the top: wraps */
+		/* Compare last bytes: r[k - 1] may end at 2^64 (end 0). */
+		if (k && (r[k - 1].start + (r[k - 1].size - 1) == UINT64_MAX ||
+			  r[k - 1].start + r[k - 1].size >= start)) {
+			r[k - 1].size = end - r[k - 1].start;
+			continue;
+		}
+		r[k++] = (xfm_range){ start, end - start };
+	}
+	*out = r;
+	*n = k;
+	return 0;
+}
+
+int xfm_pread_full(int fd, void *buf, uint64_t len, uint64_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
+		   const char *absent, uint64_t addr, void *buf, uint64_t len,
+		   unsigned int flags)
+{
+	char *p = buf;
+
+	while (len) {
+		const struct xfm_seg *g = xfm_segs_find(s, addr);
+		uint64_t n, off;
+		int rc;
+
+		if (!g || g->addr > addr) {
+			n = g ? g->addr - addr : len;
+			n = n < len ? n : len;
+			if (!(flags & XFM_READ_ZERO_FILL))
+				return xfm_fail(-ENOENT, "%s: address 0x%llx "
+						"(frame 0x%llx) %s", src->label,
+						(unsigned long long)addr,
+						(unsigned long long)(addr /
+							src->psz.frame),
+						absent);
+			memset(p, 0, n);
+		} else {
+			n = g->len - (addr - g->addr);
+			n = n < len ? n : len;
+			off = g->off + (addr - g->addr);
+			rc = g->zero ? (memset(p, 0, n), 0)
+				     : xfm_pread_full(g->fd, p, n, off);
+			if (rc < 0)
+				return xfm_fail(rc, "%s: reading guest address "
+						"0x%llx from %s at offset 0x%llx: "
+						"%s", src->label,
+						(unsigned long long)addr, g->path,
+						(unsigned long long)off,
+						rc == -EIO ? "short read"
+							   : strerror(-rc));
+		}
+		p += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Fill frames from @i of a mapping at @base: a run within one segment,
+ * or one absent frame.  Whole kernel pages that line up with the file
+ * are mapped from it; otherwise a private mapping copies, a shared one
+ * cannot (-EINVAL).  Returns the number of frames handled (>= 1).
+ */
+static size_t fill(const struct xfm_segs *s, const struct xfm_pagesz *psz,
+		   char *base, const uint64_t *frames, size_t i, size_t n,
+		   int prot, bool shared, int *err)
+{
+	uint64_t fs = psz->frame, kp = psz->kpage;
+	uint64_t addr = frames[i] * fs, run = 1, avail, off;
+	const struct xfm_seg *g = frames[i] > UINT64_MAX / fs ? NULL
+				  : xfm_segs_find(s, addr);
+	char *dst = base + i * fs;
+	int rc = 0;
+
+	if (!g || g->addr > addr || g->len - (addr - g->addr) < fs) {
+		err[i] = -ENOENT;
+		return 1;
+	}
+	avail = (g->len - (addr - g->addr)) / fs;
+	while (i + run < n && run < avail && frames[i + run] == frames[i] + run)
+		run++;
+	off = g->off + (addr - g->addr);
+	if (g->zero)
+		goto out; /* the private reservation is already zero */
+	if ((uintptr_t)dst % kp == 0 && off % kp == 0 && (run * fs) % kp == 0 &&
+	    mmap(dst, run * fs, shared ? prot : PROT_READ,
+		 (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, g->fd,
+		 (off_t)off) != MAP_FAILED)
+		goto out;
+	if (shared)
+		rc = (uintptr_t)dst % kp || off % kp || (run * fs) % kp ?
+		     -EINVAL : -errno;
+	else if (xfm_pread_full(g->fd, dst, run * fs, off) < 0)
+		rc = -EIO;
+out:
+	for (uint64_t k = 0; k < run; k++)
+		err[i + k] = rc;
+	return (size_t)run;
+}
+
+int64_t xfm_segs_map(const struct xfm_segs *s, const struct xfm_source *src,
+		     const uint64_t *frames, size_t n, int prot, bool shared,
+		     void *hint, int *err, void **addr)
+{
+	const struct xfm_pagesz *psz = &src->psz;
+	uint64_t bytes;
+	int64_t ok = 0;
+	char *base;
+
+	if (xfm_map_bytes(psz, n, &bytes) < 0 || bytes > SIZE_MAX)
+		return -EOVERFLOW;
+	/* Reserve the span: inaccessible (shared), or to copy into. */
+	base = mmap(hint, (size_t)bytes, shared ? PROT_NONE :
+		    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		    (shared ? MAP_NORESERVE : 0), -1, 0);
+	if (base == MAP_FAILED)
+		return xfm_fail(-errno, "%s: mmap: %s", src->label,
+				strerror(errno));
+	for (size_t i = 0; i < n;)
+		i += fill(s, psz, base, frames, i, n, prot, shared, err);
+	/* Private: read-only, like the file; absent frames inaccessible. */
+	if (!shared)
+		mprotect(base, (size_t)bytes, PROT_READ);
+	for (size_t i = 0; i < n; i++) {
+		if (err[i] && !shared)
+			mprotect(base + i * psz->frame, psz->frame, PROT_NONE);
+		ok += !err[i];
+	}
+	*addr = base;
+	return ok;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * segments.h - guest memory that lies in files: address -> (fd, offset).
+ * The file source (a dump) and the QEMU source (the guest's RAM files)
+ * only discover their segments; finding, reading, mapping and the memory
+ * map are done here, once.  A segment is a plain (fd, offset, length):
+ * it can be served by pread or by mmap alike.
+ */
+#ifndef XFM_SEGMENTS_H
+#define XFM_SEGMENTS_H
+
+#include "private.h"
+
+struct xfm_seg {
+	uint64_t addr;     /* guest-physical start, bytes */
+	uint64_t len;      /* bytes */
+	uint64_t off;      /* file offset of addr */
+	int fd;            /* the file holding it */
+	bool zero;         /* present but not stored: reads as zeros */
+	uint32_t tag;      /* the source's own number (QEMU: its backend) */
+	const char *path;  /* the file, for messages */
+};
+
+struct xfm_segs {
+	struct xfm_seg *v;
+	size_t n, cap;
+};
+
+/* Append a segment, coalesced with the last one when it continues it
+ * (same file and tag, contiguous in both).  -ENOMEM. */
+int xfm_segs_add(struct xfm_segs *s, const struct xfm_seg *seg);
+void xfm_segs_free(struct xfm_segs *s);
+/* Sort by address; the first segment that overlaps the one before it,
+ * or NULL when none does. */
+const struct xfm_seg *xfm_segs_sort(struct xfm_segs *s);
+/* The segment holding @addr, or the first one after it, or NULL. */
+const struct xfm_seg *xfm_segs_find(const struct xfm_segs *s, uint64_t addr);
+/* Highest frame of @fs bytes holding segment bytes (s->n > 0). */
+uint64_t xfm_segs_max_frame(const struct xfm_segs *s, uint64_t fs);
+/* The frames holding segment bytes as merged, ascending byte ranges (a
+ * malloc'd array); a range ending at 2^64 is fine.  -ENOMEM. */
+int xfm_segs_ranges(const struct xfm_segs *s, uint64_t fs, xfm_range **out,
+		    size_t *n);
+
+/* Read exactly @len bytes at @off of @fd (EINTR and short reads
+ * retried): 0, or a negative errno (-EIO at end of file). */
+int xfm_pread_full(int fd, void *buf, uint64_t len, uint64_t off);
+
+/*
+ * Copy guest [addr, addr + len) into @buf.  Bytes in no segment are
+ * zeros with XFM_READ_ZERO_FILL, else -ENOENT "<label>: address A (frame
+ * F) <absent>".  Read errors name the file and the offset.
+ */
+int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
+		   const char *absent, uint64_t addr, void *buf, uint64_t len,
+		   unsigned int flags);
+
+/*
+ * The source's map(): frames[0..n) mapped contiguously at a new address
+ * (near @hint).  @shared: MAP_SHARED with @prot (PROT_*), so writes
+ * reach the file both ways; a run the kernel page does not line up with
+ * then fails with -EINVAL per frame.  Otherwise MAP_PRIVATE read-only,
+ * copied by pread where pages do not line up.  Frames in no segment (or
+ * only partly in one) get -ENOENT and stay inaccessible.  Returns the
+ * number of frames mapped, or a negative errno (nothing mapped).
+ */
+int64_t xfm_segs_map(const struct xfm_segs *s, const struct xfm_source *src,
+		     const uint64_t *frames, size_t n, int prot, bool shared,
+		     void *hint, int *err, void **addr);
+
+#endif /* XFM_SEGMENTS_H */
