@@ -65,8 +65,10 @@ put('elf-truncated-data', elf(good)[:0x1800])
 
 
 # --- Xen dump-core (HVM): .shstrtab, .note.Xen, .xen_pages, .xen_pfn -----
+# shdr_at: put the section header table there (before the pages) instead
+# of at the end, so that cutting the file cuts only page data.
 def xen(pfns, *, magic=0xF00FEBEE, page=4096, nr=None, strndx=1,
-        pfn_bytes=None, cut=None, notes=True):
+        pfn_bytes=None, cut=None, notes=True, shdr_at=None):
     n = len(pfns)
     nr = n if nr is None else nr
     names = b'\0.shstrtab\0.note.Xen\0.xen_pages\0.xen_pfn\0'
@@ -77,7 +79,7 @@ def xen(pfns, *, magic=0xF00FEBEE, page=4096, nr=None, strndx=1,
         pfn = pfn[:pfn_bytes]
     pages_off = 4096
     pages = (PAT * (page // 4096 + 1))[:page] * n
-    shoff = pages_off + len(pages)
+    shoff = pages_off + len(pages) if shdr_at is None else shdr_at
     out = bytearray(struct.pack('<16sHHIQQQIHHHHHH',
                                 b'\x7fELF\x02\x01\x01' + bytes(9), 4, 62,
                                 1, 0, 0, shoff, 0, 64, 0, 0, 64, 5, strndx))
@@ -90,11 +92,16 @@ def xen(pfns, *, magic=0xF00FEBEE, page=4096, nr=None, strndx=1,
     out += pfn
     layout += [(11 if notes else 0, 7, 256, len(note)),
                (21, 1, pages_off, len(pages)), (32, 1, 512, len(pfn))]
+    shdrs = b''.join(struct.pack('<IIQQQQIIQQ', name, typ, 0, 0, off, size,
+                                 0, 0, 8, 0)
+                     for name, typ, off, size in layout)
+    if shdr_at is not None:
+        out += bytes(shdr_at - len(out))
+        out += shdrs
     out += bytes(pages_off - len(out))
     out += pages
-    for name, typ, off, size in layout:
-        out += struct.pack('<IIQQQQIIQQ', name, typ, 0, 0, off, size, 0, 0,
-                           8, 0)
+    if shdr_at is None:
+        out += shdrs
     return bytes(out[:cut] if cut else out)
 
 
@@ -104,7 +111,8 @@ put('xen-bad-magic', xen([0, 1, 5], magic=0x12345678))
 put('xen-bad-pagesize', xen([0, 1, 5], page=3000))
 put('xen-nr-pages-lies', xen([0, 1, 5], nr=1000))
 put('xen-pfn-table-short', xen([0, 1, 5], pfn_bytes=16))
-put('xen-truncated-pages', xen([0, 1, 5], cut=4096 + 4096))
+# Headers, notes and frame table intact; the file ends after 1 of 3 pages.
+put('xen-truncated-pages', xen([0, 1, 5], shdr_at=1024, cut=4096 + 4096))
 put('xen-bad-shstrndx', xen([0, 1, 5], strndx=9))
 put('xen-pfn-too-large', xen([0, 0x10000000000000, 5]))
 put('xen-duplicate-pfn', xen([0, 1, 1]))

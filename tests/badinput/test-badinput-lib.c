@@ -121,11 +121,10 @@ int main(void)
 	    xfm_set_cache(h, 3 << 20, 4), -EINVAL, "power of two");
 	row("xfm_get_geometry size below 8", xfm_get_geometry(h, NULL, 4),
 	    -EINVAL, "bad arguments");
-	row("xfm_map_resource on a dump", -EOPNOTSUPP, -EOPNOTSUPP, "");
 	{
 		xfm_mapping *m;
 
-		row("xfm_map_resource on a dump (call)",
+		row("xfm_map_resource on a dump",
 		    xfm_map_resource(h, 0, 0, 0, 1, XFM_PROT_READ, &m),
 		    -EOPNOTSUPP, "only for Xen sources");
 	}
@@ -135,9 +134,13 @@ int main(void)
 	    -EROFS, "dump files are read-only");
 	row("xfm_open unknown flags", xfm_open(&h2, raw, 0x100), -EINVAL,
 	    "unknown open flags");
+	/* With Xen running this is the lab's row (tests/xen/test-xen-live.c:
+	 * -ENOENT, "xen:31000: no such domain"); here there is no Xen. */
+	if (access("/dev/xen/privcmd", F_OK) == 0)
+		printf("Bail out! /dev/xen/privcmd exists: this host test "
+		       "needs a machine without Xen\n");
 	row("xfm_open xen:31000 without Xen", xfm_open(&h2, "xen:31000", 0),
-	    access("/dev/xen/privcmd", F_OK) == 0 ? -ESRCH : -ENODEV,
-	    "xen:31000");
+	    -ENODEV, "xen:31000: cannot open /dev/xen/privcmd");
 	row("xfm_open empty URI", xfm_open(&h2, "", 0), -EINVAL, "no URI");
 
 	/* xfm_dump: nothing left behind */
