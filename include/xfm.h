@@ -177,6 +177,27 @@ typedef struct xfm_range {
  */
 int64_t xfm_get_ranges(xfm_handle *h, xfm_range *ranges, size_t max);
 
+/*
+ * xfm_get_ranges_alloc - the populated ranges clipped to [@addr, @addr +
+ * @len) (@len UINT64_MAX: to the end), ascending and merged, in a new
+ * array stored in *out (free it with free(); NULL when there are none).
+ * Returns the number of ranges.  Loads the memory map as
+ * xfm_get_ranges() does.  Errors: -EINVAL, -ENOMEM, the source's.
+ * Since XFM_0.2.
+ */
+int64_t xfm_get_ranges_alloc(xfm_handle *h, uint64_t addr, uint64_t len,
+			     xfm_range **out);
+
+/*
+ * xfm_span_present - is every byte of [@addr, @addr + @len) populated?
+ * Returns 1 (yes; also for @len 0), or 0 with *gap set to the first
+ * address that is not, or a negative errno (-EOVERFLOW: the span wraps).
+ * On a live Xen guest whose memory map is not loaded yet, only the
+ * span's frames are probed, not the whole guest.  Since XFM_0.2.
+ */
+int xfm_span_present(xfm_handle *h, uint64_t addr, uint64_t len,
+		     uint64_t *gap);
+
 /* ------------------------------------------------------------------ */
 /* Mapping frames                                                      */
 

@@ -142,56 +142,6 @@ XFM_EXPORT int xfm_get_geometry(xfm_handle *h, xfm_geometry *g, size_t size)
 	return 0;
 }
 
-/* Called with h->lock held. */
-static int load_ranges(xfm_handle *h)
-{
-	xfm_range *r = NULL;
-	size_t n = 0;
-	int rc;
-
-	if (h->have_ranges)
-		return 0;
-	rc = h->src->ops->ranges(h->src, &r, &n);
-	if (rc < 0)
-		return rc;
-	free(h->ranges);
-	h->ranges = r;
-	h->nr_ranges = n;
-	h->have_ranges = true;
-	return 0;
-}
-
-XFM_EXPORT int64_t xfm_get_ranges(xfm_handle *h, xfm_range *ranges, size_t max)
-{
-	bool fresh;
-	int64_t rc;
-
-	if (!h || (max && !ranges))
-		return xfm_fail(-EINVAL, "xfm_get_ranges: bad arguments");
-	rc = xfm_check_alive(h, false, UINT64_MAX);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&h->lock);
-	fresh = !h->have_ranges;
-	rc = load_ranges(h);
-	pthread_mutex_unlock(&h->lock);
-	/* A probe that raced with a destroy lists a part of the guest. */
-	if (rc == 0 && fresh)
-		rc = xfm_check_alive(h, true, UINT64_MAX);
-	pthread_mutex_lock(&h->lock);
-	if (rc == 0 && !h->have_ranges)
-		rc = load_ranges(h);
-	if (rc == 0) {
-		size_t n = h->nr_ranges < max ? h->nr_ranges : max;
-
-		if (n)
-			memcpy(ranges, h->ranges, n * sizeof(*ranges));
-		rc = (int64_t)h->nr_ranges;
-	}
-	pthread_mutex_unlock(&h->lock);
-	return rc;
-}
-
 XFM_EXPORT int xfm_set_cache(xfm_handle *h, uint64_t window_size,
 			     uint32_t nr_windows)
 {

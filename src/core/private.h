@@ -75,6 +75,12 @@ struct xfm_source_ops {
 	/* Which frames exist: a malloc'd array of merged, ascending byte
 	 * ranges. */
 	int (*ranges)(struct xfm_source *s, xfm_range **out, size_t *n);
+	/* Optional, for sources whose ranges() is costly (live guests):
+	 * are frames [first, first + n) all present?  1, or 0 with *missing
+	 * the first absent frame, or a negative errno.  Without it the core
+	 * answers from ranges(). */
+	int (*present)(struct xfm_source *s, uint64_t first, uint64_t n,
+		       uint64_t *missing);
 	/* Map @n frames contiguously (frame i at offset i * frame_size)
 	 * with per-frame errors in err[] (0 or negative errno; never NULL).
 	 * Returns the number of frames mapped without error (>= 0, the

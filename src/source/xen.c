@@ -127,81 +127,124 @@ static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 	return (int64_t)n - rc;
 }
 
-/* Append [first, first + n) frames to a growing range list. */
-static int add_run(xfm_range **r, size_t *nr, size_t *cap, uint64_t first,
-		   uint64_t n)
+/* Called for each probed frame; non-zero stops the walk (< 0: error). */
+typedef int probe_fn(void *ctx, uint64_t frame, bool present);
+
+/*
+ * Which of frames [first, first + n) exist: a PV guest's p2m says; other
+ * guests' frames are mapped in big batches and kept if they mapped.
+ * Returns 0 (walked), 1 (@fn stopped it) or a negative errno.
+ */
+static int probe(struct xen_source *x, uint64_t first, uint64_t n,
+		 probe_fn *fn, void *ctx)
 {
-	xfm_range *last = *nr ? &(*r)[*nr - 1] : NULL;
-	uint64_t start = first * XFM_XEN_PAGE_SIZE;
-
-	if (last && last->start + last->size == start) {
-		last->size += n * XFM_XEN_PAGE_SIZE;
-		return 0;
-	}
-	if (*nr == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		xfm_range *nr_ = realloc(*r, c * sizeof(**r));
-
-		if (!nr_)
-			return -ENOMEM;
-		*r = nr_;
-		*cap = c;
-	}
-	(*r)[(*nr)++] = (xfm_range){ start, n * XFM_XEN_PAGE_SIZE };
-	return 0;
-}
-
-/* Which frames exist: map them in big batches and keep what mapped. */
-static int xen_ranges(struct xfm_source *s, xfm_range **out, size_t *nout)
-{
-	struct xen_source *x = to_xen(s);
-	uint64_t *frames = malloc(PROBE_BATCH * sizeof(*frames));
-	int *err = malloc(PROBE_BATCH * sizeof(*err));
-	xfm_range *r = NULL;
-	size_t nr = 0, cap = 0;
+	uint64_t *frames = NULL;
+	int *err = NULL;
 	int rc = 0;
 
-	if (!frames || !err) {
+	for (uint64_t i = 0; x->p2m && i < n && rc == 0; i++)
+		rc = fn(ctx, first + i, first + i < x->p2m_nr &&
+			xfm_xen_pv_mfn_valid(x->p2m[first + i]));
+	if (x->p2m)
+		return rc;
+	frames = malloc(PROBE_BATCH * sizeof(*frames));
+	err = malloc(PROBE_BATCH * sizeof(*err));
+	if (!frames || !err)
 		rc = -ENOMEM;
-		goto out;
-	}
-	if (x->p2m) {
-		for (uint64_t i = 0; i < x->p2m_nr && rc == 0; i++)
-			if (xfm_xen_pv_mfn_valid(x->p2m[i]))
-				rc = add_run(&r, &nr, &cap, i, 1);
-		goto out;
-	}
-	for (uint64_t base = 0; base <= x->max_gpfn && rc == 0;
-	     base += PROBE_BATCH) {
-		uint64_t n = x->max_gpfn - base + 1;
+	for (uint64_t done = 0; done < n && rc == 0; done += PROBE_BATCH) {
+		uint64_t cnt = n - done < PROBE_BATCH ? n - done : PROBE_BATCH;
 		void *addr;
 		int64_t got;
 
-		n = n < PROBE_BATCH ? n : PROBE_BATCH;
-		for (uint64_t i = 0; i < n; i++)
-			frames[i] = base + i;
-		got = xen_map(s, frames, (size_t)n, XFM_PROT_READ, NULL, err,
-			      &addr);
+		for (uint64_t i = 0; i < cnt; i++)
+			frames[i] = first + done + i;
+		got = xen_map(&x->base, frames, (size_t)cnt, XFM_PROT_READ,
+			      NULL, err, &addr);
 		if (got < 0) {
 			rc = (int)got;
 			break;
 		}
-		xfm_unmap_frames(&x->pc.psz, addr, n);
-		for (uint64_t i = 0; i < n && rc == 0; i++)
-			if (!err[i])
-				rc = add_run(&r, &nr, &cap, base + i, 1);
+		xfm_unmap_frames(&x->pc.psz, addr, cnt);
+		for (uint64_t i = 0; i < cnt && rc == 0; i++)
+			rc = fn(ctx, frames[i], !err[i]);
 	}
-out:
 	free(frames);
 	free(err);
-	if (rc < 0) {
-		free(r);
-		return xfm_fail(rc, "%s: probing guest memory: %s", s->label,
-				strerror(-rc));
+	return rc;
+}
+
+struct range_list {
+	xfm_range *r;
+	size_t n, cap;
+};
+
+/* Append a present frame to a growing, merged range list. */
+static int add_frame(void *ctx, uint64_t frame, bool present)
+{
+	struct range_list *l = ctx;
+	xfm_range *last = l->n ? &l->r[l->n - 1] : NULL;
+	uint64_t start = frame * XFM_XEN_PAGE_SIZE;
+
+	if (!present)
+		return 0;
+	if (last && last->start + last->size == start) {
+		last->size += XFM_XEN_PAGE_SIZE;
+		return 0;
 	}
-	*out = r;
-	*nout = nr;
+	if (l->n == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 16;
+		xfm_range *r = realloc(l->r, c * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		l->r = r;
+		l->cap = c;
+	}
+	l->r[l->n++] = (xfm_range){ start, XFM_XEN_PAGE_SIZE };
 	return 0;
+}
+
+static int probe_failed(struct xfm_source *s, int rc)
+{
+	return xfm_fail(rc, "%s: probing guest memory: %s", s->label,
+			strerror(-rc));
+}
+
+/* Which frames exist: every frame up to the guest's last. */
+static int xen_ranges(struct xfm_source *s, xfm_range **out, size_t *nout)
+{
+	struct xen_source *x = to_xen(s);
+	struct range_list l = { NULL, 0, 0 };
+	uint64_t n = x->p2m ? x->p2m_nr : x->max_gpfn + 1;
+	int rc = probe(x, 0, n, add_frame, &l);
+
+	if (rc < 0) {
+		free(l.r);
+		return probe_failed(s, rc);
+	}
+	*out = l.r;
+	*nout = l.n;
+	return 0;
+}
+
+/* Stop at the first absent frame. */
+static int find_absent(void *ctx, uint64_t frame, bool present)
+{
+	if (present)
+		return 0;
+	*(uint64_t *)ctx = frame;
+	return 1;
+}
+
+/* Only the frames asked about are probed, never the whole guest. */
+static int xen_present(struct xfm_source *s, uint64_t first, uint64_t n,
+		       uint64_t *missing)
+{
+	int rc = probe(to_xen(s), first, n, find_absent, missing);
+
+	if (rc < 0)
+		return probe_failed(s, rc);
+	return rc == 0;
 }
 
 static int xen_restrict(struct xfm_source *s)
@@ -291,6 +334,7 @@ static const struct xfm_source_ops xen_ops = {
 	.name = "xen",
 	.geometry = xen_geometry,
 	.ranges = xen_ranges,
+	.present = xen_present,
 	.map = xen_map,
 	.close = xen_close,
 	.restrict_domain = xen_restrict,

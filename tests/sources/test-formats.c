@@ -409,6 +409,48 @@ static void lime_ok(void **state)
 	cb_free(&b);
 }
 
+/* The memory map as the library answers it: spans and clipped lists. */
+static void span_and_alloc(void **state)
+{
+	struct cbuf b = { 0 };
+	xfm_range *r = NULL;
+	uint64_t gap = 0;
+	xfm_handle *h;
+
+	(void)state;
+	craft_lime(&b, lranges, 3);
+	h = open_ok(&b, "lime-span");
+	assert_int_equal(xfm_span_present(h, 0x1000, 0x2000, &gap), 1);
+	assert_int_equal(xfm_span_present(h, 0x2ff0, 0x20, &gap), 0);
+	assert_int_equal(gap, 0x3000);
+	assert_int_equal(xfm_span_present(h, 0x800, 0x1000, &gap), 0);
+	assert_int_equal(gap, 0x800);
+	/* Past the last frame: absent from there. */
+	assert_int_equal(xfm_span_present(h, 0x100800, 0x1000, &gap), 0);
+	assert_int_equal(gap, 0x101000);
+	assert_int_equal(xfm_span_present(h, 0x200000, 16, &gap), 0);
+	assert_int_equal(gap, 0x200000);
+	assert_int_equal(xfm_span_present(h, 5, 0, &gap), 1);
+	assert_int_equal(xfm_span_present(h, UINT64_MAX, 2, &gap),
+			 -EOVERFLOW);
+	assert_int_equal(xfm_get_ranges_alloc(h, 0, UINT64_MAX, &r), 3);
+	assert_int_equal(r[0].start, 0x1000);
+	assert_int_equal(r[0].size, 0x2000);
+	assert_int_equal(r[2].start, 0x100000);
+	free(r);
+	/* Clipped to [0x2800, 0x10800): two pieces. */
+	assert_int_equal(xfm_get_ranges_alloc(h, 0x2800, 0xe000, &r), 2);
+	assert_int_equal(r[0].start, 0x2800);
+	assert_int_equal(r[0].size, 0x800);
+	assert_int_equal(r[1].start, 0x10000);
+	assert_int_equal(r[1].size, 0x800);
+	free(r);
+	assert_int_equal(xfm_get_ranges_alloc(h, 0x4000, 0x1000, &r), 0);
+	assert_null(r);
+	xfm_close(h);
+	cb_free(&b);
+}
+
 static void lime_corrupt(void **state)
 {
 	uint64_t second = 32 + 0x2000, third = second + 32 + 0x1000;
@@ -654,6 +696,7 @@ static int run_group(void)
 		cmocka_unit_test(xen_big_pages),
 		cmocka_unit_test(xen_corrupt),
 		cmocka_unit_test(lime_ok),
+		cmocka_unit_test(span_and_alloc),
 		cmocka_unit_test(lime_corrupt),
 		cmocka_unit_test(raw_ok),
 		cmocka_unit_test(zero_copy),

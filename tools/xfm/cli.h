@@ -4,7 +4,7 @@
  *
  * main.c owns the global options and dispatches to one run function per
  * command (cmd-*.c).  parse.c turns arguments into numbers, output.c
- * formats text and JSON, progress.c draws the progress bar, source.c
+ * formats text and JSON, progress.c draws the progress bar, open.c
  * turns a SOURCE argument into an open libxfm handle.
  */
 #ifndef XFM_CLI_H
@@ -128,21 +128,12 @@ int cli_open(const struct cli *cli, const char *source, unsigned int flags,
 	     xfm_handle **out);
 
 /*
- * The populated ranges, merged; *out is malloc()ed (NULL when there are
- * none).  Returns the count, or a negative errno (message set).
+ * Refuse, before any output, a span not all in the source: 0 when it is,
+ * else the exit code after printing "ADDR+LEN: address GAP is not in the
+ * source<why>" (or the library's error).
  */
-int64_t cli_ranges(xfm_handle *h, xfm_range **out);
-/* Is [addr, addr + len) entirely inside populated ranges?  If not,
- * *gap is the first address that is not. */
-bool ranges_cover(const xfm_range *r, int64_t n, uint64_t addr, uint64_t len,
-		  uint64_t *gap);
-/*
- * The same question asked of a source: 0 with *covered set (and *gap, the
- * first missing address, when not covered), or an exit code when the
- * memory map could not be read (message printed).
- */
-int cli_span_covered(struct cli *cli, xfm_handle *h, uint64_t addr,
-		     uint64_t len, bool *covered, uint64_t *gap);
+int cli_check_span(struct cli *cli, xfm_handle *h, uint64_t addr,
+		   uint64_t len, const char *why);
 
 /* --- cmd-translate.c: guest-virtual addresses ----------------------- */
 

@@ -76,17 +76,10 @@ static int run_dump(struct cli *cli, xfm_handle *h, const char *out,
 		    const struct dump_opts *o)
 {
 	struct progress pg;
-	xfm_range *r;
-	int64_t n = cli_ranges(h, &r);
-	uint64_t total = 0;
 	int rc;
 
-	if (n < 0)
-		return cli_lib_err(cli, (int)n, "memory map");
-	for (int64_t i = 0; i < n; i++)
-		total += r[i].size;
-	free(r);
-	progress_start(&pg, cli, "dump", total);
+	/* xfm_dump() tells the total with its first progress call. */
+	progress_start(&pg, cli, "dump", 0);
 	rc = xfm_dump(h, out, o->format, o->flags, on_progress, &pg);
 	progress_end(&pg);
 	/* A signal may surface as -EINTR from a write: same meaning. */
@@ -101,7 +94,7 @@ static int run_dump(struct cli *cli, xfm_handle *h, const char *out,
 		cli_lib_err(cli, rc, NULL);
 		return rc == -ESRCH ? EXIT_GONE : EXIT_RUNTIME;
 	}
-	report(cli, out, o, total, now_seconds() - pg.start);
+	report(cli, out, o, pg.total, now_seconds() - pg.start);
 	return EXIT_OK;
 }
 

@@ -160,7 +160,7 @@ static int run_info(struct cli *cli, xfm_handle *h, const char *uri)
 	rc = xfm_get_geometry(h, &in.geo, sizeof(in.geo));
 	if (rc < 0)
 		return cli_lib_err(cli, rc, "geometry");
-	in.nr = cli_ranges(h, &in.ranges);
+	in.nr = xfm_get_ranges_alloc(h, 0, UINT64_MAX, &in.ranges);
 	if (in.nr < 0)
 		return cli_lib_err(cli, (int)in.nr, "memory map");
 	for (int64_t i = 0; i < in.nr; i++)

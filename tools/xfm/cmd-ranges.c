@@ -39,7 +39,7 @@ static int print_json(const xfm_range *r, int64_t n, uint64_t total)
 static int run_ranges(struct cli *cli, xfm_handle *h)
 {
 	xfm_range *r;
-	int64_t n = cli_ranges(h, &r);
+	int64_t n = xfm_get_ranges_alloc(h, 0, UINT64_MAX, &r);
 	uint64_t total = 0;
 	int rc = EXIT_OK;
 

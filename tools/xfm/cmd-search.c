@@ -87,22 +87,6 @@ static int search_range(struct search *s, const xfm_range *r)
 	return 0;
 }
 
-/* Clip the ranges to [lo, hi) in place; returns the new count. */
-static int64_t clip(xfm_range *r, int64_t n, uint64_t lo, uint64_t hi)
-{
-	int64_t o = 0;
-
-	for (int64_t i = 0; i < n; i++) {
-		uint64_t s = r[i].start > lo ? r[i].start : lo;
-		uint64_t e = r[i].start + r[i].size < hi ?
-			r[i].start + r[i].size : hi;
-
-		if (s < e)
-			r[o++] = (xfm_range){ s, e - s };
-	}
-	return o;
-}
-
 static int search_all(struct search *s, xfm_range *r, int64_t n)
 {
 	uint64_t total = 0;
@@ -162,12 +146,11 @@ static int run_search(struct cli *cli, xfm_handle *h,
 		*r = (xfm_range){ o->lo, o->len };
 		n = 1;
 	} else {
-		n = cli_ranges(h, &r);
+		n = xfm_get_ranges_alloc(h, o->has_range ? o->lo : 0,
+					 o->has_range ? o->len : UINT64_MAX, &r);
 	}
 	if (n < 0)
 		return cli_lib_err(cli, (int)n, "memory map");
-	if (o->has_range && !o->va)
-		n = clip(r, n, o->lo, o->lo + o->len);
 	s.buf = malloc(CHUNK + plen);
 	if (cli->json)
 		s.matches = json_object_new_array();

@@ -99,22 +99,6 @@ static void report(const struct cli *cli, const struct write_opts *o)
 	printf("%s\n", o->len > n ? " ..." : "");
 }
 
-static int check_span(struct cli *cli, xfm_handle *h,
-		      const struct write_opts *o)
-{
-	uint64_t gap = 0;
-	bool ok = false;
-	int rc = cli_span_covered(cli, h, o->addr, o->len, &ok, &gap);
-
-	if (rc)
-		return rc;
-	if (ok)
-		return 0;
-	cli_err(cli, "0x%" PRIx64 "+0x%" PRIx64 ": address 0x%" PRIx64
-		" is not in the source; nothing written", o->addr, o->len, gap);
-	return EXIT_RANGE;
-}
-
 static int open_data_file(struct cli *cli, struct write_opts *o)
 {
 	struct stat st;
@@ -168,7 +152,9 @@ static int run_write(struct cli *cli, const char *source, struct write_opts *o)
 	if (o->root && !o->va)
 		rc = cli_usage(cli, "--root needs --va");
 	else
-		rc = o->va ? cli_va_root(cli, h, o->root) : check_span(cli, h, o);
+		rc = o->va ? cli_va_root(cli, h, o->root)
+			   : cli_check_span(cli, h, o->addr, o->len,
+					    "; nothing written");
 	if (!rc)
 		rc = write_span(cli, h, o);
 	if (!rc)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * source.c - SOURCE arguments to libxfm handles, and the memory map.
+ * open.c - SOURCE arguments to libxfm handles.
  *
  * libxfm takes xen:<domid>; people know their guests by name, so
  * xen:<name> is looked up here in xenstore (/local/domain/<id>/name).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,68 +116,17 @@ int cli_open(const struct cli *cli, const char *source, unsigned int flags,
 	return 0;
 }
 
-/* Merge touching ranges: the library does, but the CLI must not rely
- * on every source getting it right to print a correct map. */
-static int64_t merge(xfm_range *r, int64_t n)
+int cli_check_span(struct cli *cli, xfm_handle *h, uint64_t addr,
+		   uint64_t len, const char *why)
 {
-	int64_t o = 0;
+	uint64_t gap = 0;
+	int rc = xfm_span_present(h, addr, len, &gap);
 
-	for (int64_t i = 0; i < n; i++) {
-		if (o && r[o - 1].start + r[o - 1].size == r[i].start)
-			r[o - 1].size += r[i].size;
-		else
-			r[o++] = r[i];
-	}
-	return o;
-}
-
-int64_t cli_ranges(xfm_handle *h, xfm_range **out)
-{
-	int64_t n = xfm_get_ranges(h, NULL, 0), m;
-	xfm_range *r;
-
-	*out = NULL;
-	if (n <= 0)
-		return n;
-	r = calloc((size_t)n, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	m = xfm_get_ranges(h, r, (size_t)n);
-	if (m < 0) {
-		free(r);
-		return m;
-	}
-	*out = r;
-	return merge(r, m < n ? m : n);
-}
-
-bool ranges_cover(const xfm_range *r, int64_t n, uint64_t addr, uint64_t len,
-		  uint64_t *gap)
-{
-	uint64_t end = addr + len;
-
-	for (int64_t i = 0; i < n && addr < end; i++) {
-		uint64_t rend = r[i].start + r[i].size;
-
-		if (rend <= addr)
-			continue;
-		if (r[i].start > addr)
-			break;
-		addr = rend;
-	}
-	*gap = addr;
-	return addr >= end;
-}
-
-int cli_span_covered(struct cli *cli, xfm_handle *h, uint64_t addr,
-		     uint64_t len, bool *covered, uint64_t *gap)
-{
-	xfm_range *ranges;
-	int64_t n = cli_ranges(h, &ranges);
-
-	if (n < 0)
-		return cli_lib_err(cli, (int)n, "memory map");
-	*covered = ranges_cover(ranges, n, addr, len, gap);
-	free(ranges);
-	return 0;
+	if (rc < 0)
+		return cli_lib_err(cli, rc, "memory map");
+	if (rc == 1)
+		return 0;
+	cli_err(cli, "0x%" PRIx64 "+0x%" PRIx64 ": address 0x%" PRIx64
+		" is not in the source%s", addr, len, gap, why);
+	return EXIT_RANGE;
 }
