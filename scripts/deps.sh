@@ -4,13 +4,13 @@
 set -euo pipefail
 
 build=(gcc meson ninja-build pkg-config libxen-dev libcmocka-dev
-       libjson-c-dev python3 python3-dev)
+       libjson-c-dev python3 python3-dev libfuse3-dev)
 lab=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
      linux-image-amd64 busybox-static cpio kmod)
 # g++: the C++ header checks; bsdextrautils: hexdump (the CLI's hexdump
 # is compared with it); xen-utils-4.17 (above): Xen's readnotes.
 tests=(qemu-system-x86 qemu-utils gdb binutils python3-pytest python3-mesonpy
-       python3-pip patchelf g++ bsdextrautils)
+       python3-pip patchelf g++ bsdextrautils fuse3)
 
 case "${1:-build}" in
 build) want=("${build[@]}") ;;

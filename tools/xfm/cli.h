@@ -46,7 +46,7 @@ struct command {
 };
 
 extern const struct command cmd_info, cmd_read, cmd_write, cmd_search,
-	cmd_ranges, cmd_dump, cmd_bench, cmd_translate;
+	cmd_ranges, cmd_dump, cmd_bench, cmd_translate, cmd_mount, cmd_drgn;
 
 /* --- main.c: option handling shared by every command -------------- */
 

@@ -21,6 +21,9 @@ volatile int cli_interrupted;
 static const struct command *const commands[] = {
 	&cmd_info, &cmd_read, &cmd_write, &cmd_search,
 	&cmd_ranges, &cmd_dump, &cmd_bench, &cmd_translate,
+#ifdef HAVE_FUSE3
+	&cmd_mount, &cmd_drgn,
+#endif
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
