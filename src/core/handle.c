@@ -150,10 +150,7 @@ XFM_EXPORT int xfm_set_cache(xfm_handle *h, uint64_t window_size,
 	if (!h)
 		return xfm_fail(-EINVAL, "xfm_set_cache: no handle");
 	pthread_mutex_lock(&h->lock);
-	xfm_cache_fini(h);
 	rc = xfm_cache_init(h, window_size, nr_windows);
-	if (rc < 0)
-		xfm_cache_init(h, DEFAULT_WINDOW, default_windows(h));
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }

@@ -159,24 +159,51 @@ xfm_source_open_fn xfm_xen_open, xfm_file_open, xfm_qemu_open;
 /* ------------------------------------------------------------------ */
 /* cache.c: windows of mapped frames                                   */
 
+/*
+ * A window: @nframes frames from @first, mapped at @addr.  @ref counts
+ * the table's reference (while the window is in it) and each reader's;
+ * REF_DEAD is set when it leaves the table, and whoever drops the last
+ * reference unmaps it.  Window structs are recycled, never freed before
+ * the handle: a reader that found one without the lock may still look
+ * at it (it re-checks first/nframes after taking its reference).
+ */
 struct xfm_window {
-	uint64_t first;     /* first frame; window_frames aligned */
-	uint64_t nframes;   /* frames mapped: the cache may be resized
-			     * while this window is in use */
+	_Atomic uint64_t first;     /* first frame */
+	_Atomic uint64_t nframes;   /* frames mapped */
 	void *addr;
-	int *err;           /* per frame */
-	uint32_t users;     /* readers copying out of it now */
-	bool stale;         /* invalidated while in use: unmap on release */
-	uint64_t last_use;  /* LRU clock */
+	int *err;                   /* per frame */
+	size_t err_cap;             /* entries allocated in err */
+	_Atomic uint32_t ref;
+	_Atomic uint64_t last_use;  /* Lamport clock of the last use */
+	struct xfm_window *next;    /* free list */
+};
+
+static inline uint64_t xfm_window_first(struct xfm_window *w)
+{
+	return atomic_load_explicit(&w->first, memory_order_relaxed);
+}
+
+static inline uint64_t xfm_window_frames(struct xfm_window *w)
+{
+	return atomic_load_explicit(&w->nframes, memory_order_relaxed);
+}
+
+/* The lookup table: open addressing on first / window_frames. */
+struct xfm_wtab {
+	uint64_t window_frames;
+	unsigned int shift;             /* log2(window_frames) */
+	uint32_t mask;                  /* slots - 1 */
+	_Atomic(struct xfm_window *) *slot;
+	struct xfm_wtab *retired;       /* older tables, freed at close */
 };
 
 struct xfm_cache {
-	uint64_t window_frames;
+	_Atomic(struct xfm_wtab *) tab;
 	uint32_t nr_max;
-	uint32_t nr;
-	uint64_t clock;
-	struct xfm_window **win; /* nr_max slots (nr used) */
-	uint64_t hits, misses;
+	uint32_t nr;                /* windows in the table */
+	_Atomic uint64_t clock;     /* moves on misses (Lamport) */
+	uint64_t misses;
+	struct xfm_window *free;    /* recycled window structs */
 };
 
 /* ------------------------------------------------------------------ */
@@ -216,6 +243,8 @@ void xfm_os_fini(xfm_handle *h);
 /* Wrap an opened source in a handle (used by xfm_open and by tests). */
 int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out);
 
+/* Set the window size and count (h->lock held, or no other user);
+ * -EINVAL (nothing changed) or -ENOMEM. */
 int xfm_cache_init(xfm_handle *h, uint64_t window_size, uint32_t nr);
 
 /*
@@ -228,7 +257,9 @@ int xfm_check_alive(xfm_handle *h, bool now, uint64_t frame);
 /* The source said it is gone (@err, e.g. a map's -ESRCH): mark the
  * handle gone; returns -ESRCH with the message.  Not under h->lock. */
 int xfm_source_gone(xfm_handle *h, uint64_t frame);
+/* Drop the windows holding frames first..last (h->lock held). */
 void xfm_cache_drop(xfm_handle *h, uint64_t first, uint64_t last);
+/* Free everything (xfm_close: no other user). */
 void xfm_cache_fini(xfm_handle *h);
 /* A referenced window holding @frame, mapped if not cached; put it back
  * with xfm_window_put() once copied from. */

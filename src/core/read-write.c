@@ -51,7 +51,7 @@ static int copy_window(xfm_handle *h, struct xfm_window *w, uint64_t addr,
 	uint64_t fs = h->psz.frame;
 
 	while (len) {
-		uint64_t idx = addr / fs - w->first;
+		uint64_t idx = addr / fs - xfm_window_first(w);
 		uint64_t off = addr % fs;
 		uint64_t n = fs - off < len ? fs - off : len;
 		char *p = (char *)w->addr + idx * fs + off;
@@ -61,7 +61,8 @@ static int copy_window(xfm_handle *h, struct xfm_window *w, uint64_t addr,
 			return xfm_fail(err, "%s: frame 0x%llx (address "
 					"0x%llx): not available: %s",
 					h->src->label,
-					(unsigned long long)(w->first + idx),
+					(unsigned long long)(xfm_window_first(w) +
+							     idx),
 					(unsigned long long)addr,
 					strerror(-err));
 		if (err)
@@ -94,7 +95,7 @@ static int access_memory(xfm_handle *h, uint64_t addr, char *buf,
 		if (rc < 0)
 			return rc;
 		/* Up to the end of this window, whatever its size. */
-		n = (w->first + w->nframes) * fs - addr;
+		n = (xfm_window_first(w) + xfm_window_frames(w)) * fs - addr;
 		n = n < len ? n : len;
 		rc = copy_window(h, w, addr, buf, n, write, flags);
 		xfm_window_put(h, w);

@@ -36,8 +36,21 @@ int xfm_segs_add(struct xfm_segs *s, const struct xfm_seg *seg)
 	return 0;
 }
 
+/* Where segment @g's mapping starts: its offset down to a kernel page. */
+static uint64_t map_delta(const struct xfm_seg *g)
+{
+	return g->off % xfm_pagesz_of(1).kpage;
+}
+
 void xfm_segs_free(struct xfm_segs *s)
 {
+	for (size_t i = 0; i < s->n; i++) {
+		const uint8_t *m = atomic_load(&s->v[i].map);
+
+		if (m && m != MAP_FAILED)
+			munmap((void *)(m - map_delta(&s->v[i])),
+			       (size_t)(s->v[i].len + map_delta(&s->v[i])));
+	}
 	free(s->v);
 	*s = (struct xfm_segs){ NULL, 0, 0 };
 }
@@ -130,6 +143,36 @@ int xfm_pread_full(int fd, void *buf, uint64_t len, uint64_t off)
 	return 0;
 }
 
+/* Reads up to this size copy from the segment's mapping. */
+#define SMALL_READ (UINT64_C(64) << 10)
+
+/*
+ * Segment @g's bytes, mapped read-only on first use; NULL if they cannot
+ * be (no address space).  MAP_SHARED: a live guest's RAM file shows the
+ * guest's writes.  Two threads may race to map it: the first one stays.
+ */
+static const uint8_t *seg_map(const struct xfm_seg *cg)
+{
+	struct xfm_seg *g = (struct xfm_seg *)cg; /* map is atomic */
+	const uint8_t *m = atomic_load_explicit(&g->map, memory_order_acquire);
+	const uint8_t *none = NULL;
+	uint64_t delta = map_delta(g);
+	void *p = MAP_FAILED;
+
+	if (m)
+		return m == MAP_FAILED ? NULL : m;
+	if (g->len <= SIZE_MAX - delta)
+		p = mmap(NULL, (size_t)(g->len + delta), PROT_READ, MAP_SHARED,
+			 g->fd, (off_t)(g->off - delta));
+	m = p == MAP_FAILED ? MAP_FAILED : (const uint8_t *)p + delta;
+	if (!atomic_compare_exchange_strong(&g->map, &none, m)) {
+		if (p != MAP_FAILED)
+			munmap(p, (size_t)(g->len + delta));
+		m = none;
+	}
+	return m == MAP_FAILED ? NULL : m;
+}
+
 int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
 		   const char *absent, uint64_t addr, void *buf, uint64_t len,
 		   unsigned int flags)
@@ -138,6 +181,7 @@ int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
 
 	while (len) {
 		const struct xfm_seg *g = xfm_segs_find(s, addr);
+		const uint8_t *m;
 		uint64_t n, off;
 		int rc;
 
@@ -156,8 +200,11 @@ int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
 			n = g->len - (addr - g->addr);
 			n = n < len ? n : len;
 			off = g->off + (addr - g->addr);
-			rc = g->zero ? (memset(p, 0, n), 0)
-				     : xfm_pread_full(g->fd, p, n, off);
+			m = g->zero || len > SMALL_READ ? NULL : seg_map(g);
+			if (m)
+				memcpy(p, m + (addr - g->addr), n);
+			rc = g->zero ? (memset(p, 0, n), 0) :
+			     m ? 0 : xfm_pread_full(g->fd, p, n, off);
 			if (rc < 0)
 				return xfm_fail(rc, "%s: reading guest address "
 						"0x%llx from %s at offset 0x%llx: "

@@ -19,6 +19,9 @@ struct xfm_seg {
 	bool zero;         /* present but not stored: reads as zeros */
 	uint32_t tag;      /* the source's own number (QEMU: its backend) */
 	const char *path;  /* the file, for messages */
+	/* Small reads: the segment's file bytes mapped read-only at the
+	 * first one (NULL before, MAP_FAILED when it could not be). */
+	_Atomic(const uint8_t *) map;
 };
 
 struct xfm_segs {
@@ -49,7 +52,9 @@ int xfm_pread_full(int fd, void *buf, uint64_t len, uint64_t off);
 /*
  * Copy guest [addr, addr + len) into @buf.  Bytes in no segment are
  * zeros with XFM_READ_ZERO_FILL, else -ENOENT "<label>: address A (frame
- * F) <absent>".  Read errors name the file and the offset.
+ * F) <absent>".  Read errors name the file and the offset.  Reads up to
+ * 64 KiB copy from a mapping of the segment (no system call); larger ones
+ * use pread (amortised, and they do not grow the reader's RSS).
  */
 int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
 		   const char *absent, uint64_t addr, void *buf, uint64_t len,

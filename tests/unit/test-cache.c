@@ -471,7 +471,8 @@ static void threads_share_handle(void **state)
 		assert_int_equal(w[i].bad, 0);
 	}
 	assert_true(fx->h->cache.nr <= 6);
-	assert_true(fx->h->cache.hits > 0);
+	/* Hits happened: fewer maps than the 3 accesses per iteration. */
+	assert_true(fx->m->maps < THREADS * ITERS * 3);
 }
 
 int main(void)
