@@ -28,7 +28,13 @@
 
 #define REF_DEAD (UINT32_C(1) << 31)
 
-static _Thread_local uint64_t lamport;
+/*
+ * Initial-exec: no __tls_get_addr, so the drop-in library needs nothing
+ * from ld.so that Debian's does not (8 bytes fit glibc's static TLS
+ * reserve for dlopen'ed libraries).
+ */
+static _Thread_local uint64_t lamport
+	__attribute__((tls_model("initial-exec")));
 
 static struct xfm_wtab *tab_new(uint64_t window_frames, uint32_t nr)
 {
