@@ -551,7 +551,7 @@ static int setup(struct cli *cli, struct mnt *m, const char *uri)
 {
 	const char *why = NULL;
 
-	m->n = cli_ranges(m->h, &m->r);
+	m->n = xfm_get_ranges_alloc(m->h, 0, UINT64_MAX, &m->r);
 	if (m->n < 0)
 		return cli_lib_err(cli, (int)m->n, "memory map");
 	for (int64_t i = 0; i < m->n; i++)
