@@ -67,7 +67,8 @@ enum xfm_open_flags {
 	 * be asked for.
 	 */
 	XFM_OPEN_WRITE = 1u << 0,
-	/* Do not print warnings (e.g. a page size that had to be guessed). */
+	/* No warnings (e.g. a page size that had to be guessed): neither
+	 * printed by xfm_open() nor passed to xfm_open_ex()'s callback. */
 	XFM_OPEN_QUIET = 1u << 1,
 };
 
@@ -108,6 +109,24 @@ int xfm_open(xfm_handle **out, const char *uri, unsigned int flags);
  * getdomaininfo answers for the next domain up when the asked one is
  * gone; xfm checks the answer is for the asked id and the same UUID.
  */
+
+/*
+ * A warning: something the library had to assume or could not find out
+ * (e.g. "xen:7: hypervisor page size unknown ...; assuming 4096"); the
+ * call went on.  @msg is one line without a newline, valid during the
+ * call only.  May be called from any thread that uses the handle.
+ */
+typedef void (*xfm_warn_fn)(void *opaque, const char *msg);
+
+/*
+ * xfm_open_ex - xfm_open() with warnings going to @warn (with @opaque)
+ * instead of stderr; @warn NULL drops them: the library itself never
+ * prints.  With XFM_OPEN_QUIET, @warn is never called.  xfm_open() is
+ * xfm_open_ex() with a callback that prints "xfm: warning: MSG" on
+ * stderr.  Errors as xfm_open().  Since XFM_0.2.
+ */
+int xfm_open_ex(xfm_handle **out, const char *uri, unsigned int flags,
+		xfm_warn_fn warn, void *opaque);
 
 /*
  * xfm_close - unmap every cached window and xfm_map, release the handle.

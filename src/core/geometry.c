@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "private.h"
@@ -48,6 +49,16 @@ int xfm_map_bytes(const struct xfm_pagesz *p, uint64_t nr_frames,
 		return -EOVERFLOW;
 	*bytes = kpages * unit;
 	return 0;
+}
+
+int xfm_unmap_frames(const struct xfm_pagesz *p, void *addr,
+		     uint64_t nr_frames)
+{
+	uint64_t bytes;
+
+	if (xfm_map_bytes(p, nr_frames, &bytes) < 0 || bytes > SIZE_MAX)
+		return -EINVAL;
+	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
 }
 
 int xfm_frame_offset(const struct xfm_pagesz *p, uint64_t i, uint64_t *off)

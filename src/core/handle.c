@@ -34,22 +34,29 @@ static int unknown_uri(const char *uri)
 			uri, list);
 }
 
-static int open_source(const char *uri, unsigned int flags,
+static int open_source(const char *uri, const struct xfm_open_args *a,
 		       struct xfm_source **src)
 {
 	const struct xfm_source_type *t;
 
 	for (t = xfm_source_types; t->prefix; t++)
 		if (!strncmp(uri, t->prefix, strlen(t->prefix)))
-			return t->open(uri + strlen(t->prefix), flags, src);
+			return t->open(uri + strlen(t->prefix), a, src);
 	for (t = xfm_source_types; t->prefix && is_path(uri); t++)
 		if (t->bare_path)
-			return t->open(uri, flags, src);
+			return t->open(uri, a, src);
 	return unknown_uri(uri);
 }
 
-XFM_EXPORT int xfm_open(xfm_handle **out, const char *uri, unsigned int flags)
+XFM_EXPORT int xfm_open_ex(xfm_handle **out, const char *uri,
+			   unsigned int flags, xfm_warn_fn warn, void *opaque)
 {
+	/* Quiet: no warning reaches anyone, callback or not. */
+	struct xfm_open_args a = {
+		.flags = flags,
+		.warn = (flags & XFM_OPEN_QUIET) ? NULL : warn,
+		.warn_opaque = opaque,
+	};
 	struct xfm_source *src = NULL;
 	int rc;
 
@@ -59,13 +66,18 @@ XFM_EXPORT int xfm_open(xfm_handle **out, const char *uri, unsigned int flags)
 	if (flags & ~(unsigned int)(XFM_OPEN_WRITE | XFM_OPEN_QUIET))
 		return xfm_fail(-EINVAL, "%s: unknown open flags 0x%x", uri,
 				flags);
-	rc = open_source(uri, flags, &src);
+	rc = open_source(uri, &a, &src);
 	if (rc < 0)
 		return rc;
 	rc = xfm_handle_from_source(src, out);
 	if (rc < 0)
 		src->ops->close(src);
 	return rc;
+}
+
+XFM_EXPORT int xfm_open(xfm_handle **out, const char *uri, unsigned int flags)
+{
+	return xfm_open_ex(out, uri, flags, xfm_warn_stderr, NULL);
 }
 
 static uint32_t default_windows(const xfm_handle *h)

@@ -7,16 +7,6 @@
 
 #include "private.h"
 
-int xfm_unmap_frames(const struct xfm_pagesz *p, void *addr,
-		     uint64_t nr_frames)
-{
-	uint64_t bytes;
-
-	if (xfm_map_bytes(p, nr_frames, &bytes) < 0 || bytes > SIZE_MAX)
-		return -EINVAL;
-	return munmap(addr, (size_t)bytes) < 0 ? -errno : 0;
-}
-
 static int check_prot(xfm_handle *h, unsigned int prot)
 {
 	if (prot & ~(unsigned int)(XFM_PROT_READ | XFM_PROT_WRITE))

@@ -17,13 +17,25 @@
 /* ------------------------------------------------------------------ */
 /* error.c: the per-thread last error                                  */
 
-/* Set the calling thread's message; returns @err (a negative errno). */
+/* Report a failure (to the report hook: see error.c); returns @err, a
+ * negative errno. */
 int xfm_fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void xfm_clear_error(void);
-/* Print a warning to stderr unless @quiet. */
-void xfm_warn(bool quiet, const char *fmt, ...)
+
+struct xfm_report_hook {
+	void (*fail)(int err, const char *fmt, va_list ap);
+	void (*clear)(void);
+};
+/* Where xfm_fail() reports go (NULL: nowhere).  Set once, at load. */
+void xfm_set_report_hook(const struct xfm_report_hook *h);
+
+struct xfm_source;
+/* A warning of @s: to its callback, if it has one (see xfm_open_ex). */
+void xfm_warn(const struct xfm_source *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The callback xfm_open() gives: "xfm: warning: MSG" on stderr. */
+void xfm_warn_stderr(void *opaque, const char *msg);
 
 /* ------------------------------------------------------------------ */
 /* geometry.c: all page-size arithmetic, parameterised (no globals)    */
@@ -53,7 +65,7 @@ int xfm_map_bytes(const struct xfm_pagesz *p, uint64_t nr_frames,
 int xfm_extent_frames(const xfm_extent *ext, size_t n, uint64_t *frames);
 /* Byte offset of frame index @i inside a mapping: i * frame. */
 int xfm_frame_offset(const struct xfm_pagesz *p, uint64_t i, uint64_t *off);
-/* map.c: undo a mapping of @nr_frames frames at @addr (munmap of
+/* Undo a mapping of @nr_frames frames at @addr (munmap of
  * xfm_map_bytes()): every mapping of every source is undone here. */
 int xfm_unmap_frames(const struct xfm_pagesz *p, void *addr,
 		     uint64_t nr_frames);
@@ -120,6 +132,8 @@ struct xfm_source {
 	const struct xfm_source_ops *ops;
 	char *label;          /* for messages: "xen:7", "dump.elf" */
 	unsigned int flags;   /* enum xfm_open_flags given to xfm_open */
+	xfm_warn_fn warn;     /* warnings go here (NULL: dropped) */
+	void *warn_opaque;
 	struct xfm_pagesz psz; /* set by the core after geometry() */
 	struct xfm_kv *info;  /* facts for xfm_source_info() */
 	size_t ninfo;
@@ -129,9 +143,17 @@ struct xfm_source {
 	size_t vmcoreinfo_len;
 };
 
-/* source.c: set the label ("xen:7"); -ENOMEM. */
+/* What xfm_open() was asked, for a source's constructor. */
+struct xfm_open_args {
+	unsigned int flags;   /* enum xfm_open_flags */
+	xfm_warn_fn warn;     /* NULL: warnings are dropped */
+	void *warn_opaque;
+};
+
+/* source-info.c: set the ops, the open arguments and the label ("xen:7");
+ * -ENOMEM. */
 int xfm_source_init(struct xfm_source *s, const struct xfm_source_ops *ops,
-		    unsigned int flags, const char *fmt, ...)
+		    const struct xfm_open_args *a, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Record a fact for xfm_source_info(), e.g. ("xen.type", "hvm"). */
 int xfm_source_add_info(struct xfm_source *s, const char *key,
@@ -141,7 +163,8 @@ int xfm_source_add_info(struct xfm_source *s, const char *key,
 void xfm_source_fini(struct xfm_source *s);
 
 /* A source's constructor: @arg is the URI after the prefix. */
-typedef int xfm_source_open_fn(const char *arg, unsigned int flags,
+typedef int xfm_source_open_fn(const char *arg,
+			       const struct xfm_open_args *a,
 			       struct xfm_source **out);
 
 /* The registered sources (src/source/sources.c), ending with a NULL

@@ -7,13 +7,15 @@
 #include "private.h"
 
 int xfm_source_init(struct xfm_source *s, const struct xfm_source_ops *ops,
-		    unsigned int flags, const char *fmt, ...)
+		    const struct xfm_open_args *a, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
 
 	s->ops = ops;
-	s->flags = flags;
+	s->flags = a->flags;
+	s->warn = a->warn;
+	s->warn_opaque = a->warn_opaque;
 	va_start(ap, fmt);
 	rc = vasprintf(&s->label, fmt, ap);
 	va_end(ap);

@@ -186,7 +186,7 @@ static int open_fd(struct xfm_file *f, const char *path)
 	return 0;
 }
 
-int xfm_file_open(const char *path, unsigned int flags,
+int xfm_file_open(const char *path, const struct xfm_open_args *a,
 		  struct xfm_source **out)
 {
 	struct xfm_file *f = calloc(1, sizeof(*f));
@@ -196,11 +196,11 @@ int xfm_file_open(const char *path, unsigned int flags,
 		return xfm_fail(-ENOMEM, "%s: out of memory", path);
 	f->fd = -1;
 	f->frame_size = 4096;
-	if (xfm_source_init(&f->base, &file_ops, flags, "%s", path) < 0) {
+	if (xfm_source_init(&f->base, &file_ops, a, "%s", path) < 0) {
 		free(f);
 		return xfm_fail(-ENOMEM, "%s: out of memory", path);
 	}
-	if (flags & XFM_OPEN_WRITE) {
+	if (a->flags & XFM_OPEN_WRITE) {
 		rc = xfm_fail(-EROFS, "%s: dump files are read-only", path);
 		goto fail;
 	}

@@ -628,7 +628,7 @@ static const struct xfm_source_ops qemu_ops = {
 	.vm_root = qemu_vm_root,
 };
 
-int xfm_qemu_open(const char *sock, unsigned int flags,
+int xfm_qemu_open(const char *sock, const struct xfm_open_args *a,
 		  struct xfm_source **out)
 {
 	struct xfm_qemu *qm = calloc(1, sizeof(*qm));
@@ -640,7 +640,7 @@ int xfm_qemu_open(const char *sock, unsigned int flags,
 		free(qm);
 		return xfm_fail(-EINVAL, "qemu:: no QMP socket path given");
 	}
-	if (xfm_source_init(&qm->base, &qemu_ops, flags, "qemu:%s", sock) < 0) {
+	if (xfm_source_init(&qm->base, &qemu_ops, a, "qemu:%s", sock) < 0) {
 		free(qm);
 		return xfm_fail(-ENOMEM, "qemu:%s: out of memory", sock);
 	}

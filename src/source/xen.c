@@ -382,9 +382,9 @@ static int query_type(struct xen_source *x)
 	int rc = xfm_xen_dominfo(&x->pc, x->domid, &di);
 
 	if (rc < 0) {
-		xfm_warn(x->base.flags & XFM_OPEN_QUIET, "%s: domain type "
-			 "unknown (domctl: %s): frames are used as given",
-			 x->base.label, strerror(-rc));
+		xfm_warn(&x->base, "%s: domain type unknown (domctl: %s): "
+			 "frames are used as given", x->base.label,
+			 strerror(-rc));
 		return xfm_source_add_info(&x->base, "xen.type", "unknown");
 	}
 	memcpy(x->uuid, di.handle, sizeof(x->uuid));
@@ -404,7 +404,8 @@ static int query_type(struct xen_source *x)
 	return rc;
 }
 
-int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out)
+int xfm_xen_open(const char *arg, const struct xfm_open_args *a,
+		 struct xfm_source **out)
 {
 	struct xen_source *x;
 	int rc;
@@ -413,7 +414,7 @@ int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out)
 	if (!x)
 		return xfm_fail(-ENOMEM, "xen:%s: out of memory", arg);
 	x->pc.fd = -1;
-	if (xfm_source_init(&x->base, &xen_ops, flags, "xen:%s", arg) < 0) {
+	if (xfm_source_init(&x->base, &xen_ops, a, "xen:%s", arg) < 0) {
 		free(x);
 		return xfm_fail(-ENOMEM, "xen:%s: out of memory", arg);
 	}
@@ -432,9 +433,9 @@ int xfm_xen_open(const char *arg, unsigned int flags, struct xfm_source **out)
 	/* Before any restrict: afterwards hypercalls fail with EPERM. */
 	x->hyp_page = xfm_privcmd_hyp_pagesize(&x->pc, &x->origin);
 	if (x->origin == XFM_ORIGIN_DEFAULT)
-		xfm_warn(flags & XFM_OPEN_QUIET, "%s: hypervisor page size "
-			 "unknown (XENVER_pagesize and sysfs unavailable); "
-			 "assuming 4096", x->base.label);
+		xfm_warn(&x->base, "%s: hypervisor page size unknown "
+			 "(XENVER_pagesize and sysfs unavailable); assuming "
+			 "4096", x->base.label);
 	rc = query_domain(x);
 	if (rc < 0)
 		goto fail;

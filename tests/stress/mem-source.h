@@ -141,7 +141,8 @@ static inline int mem_handle(uint64_t nframes, const uint8_t *hole,
 		fill(buf, nframes * MS_FS);
 		munmap(buf, nframes * MS_FS);
 	}
-	rc = xfm_source_init(&m->base, &ms_ops, flags, "mem");
+	rc = xfm_source_init(&m->base, &ms_ops,
+			     &(struct xfm_open_args){ .flags = flags }, "mem");
 	if (rc < 0) {
 		close(m->fd);
 		free(m);

@@ -155,7 +155,8 @@ static int setup_flags(void **state, unsigned int flags)
 	m->present[100] = 0; /* holes */
 	m->present[513] = 0;
 	pthread_mutex_init(&m->lock, NULL);
-	assert_int_equal(xfm_source_init(&m->base, &mem_ops, flags, "mem"), 0);
+	assert_int_equal(xfm_source_init(&m->base, &mem_ops,
+					 &(struct xfm_open_args){ .flags = flags }, "mem"), 0);
 	assert_int_equal(xfm_handle_from_source(&m->base, &fx->h), 0);
 	fx->m = m;
 	*state = fx;

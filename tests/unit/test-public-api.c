@@ -64,6 +64,33 @@ static void bad_uris(void **state)
 	assert_int_equal(xfm_close(NULL), 0);
 }
 
+static void count_warning(void *opaque, const char *msg)
+{
+	(void)msg;
+	++*(int *)opaque;
+}
+
+/* xfm_open_ex: the same opens and errors; a file source has nothing to
+ * warn about, and the callback is not called. */
+static void open_ex(void **state)
+{
+	xfm_handle *h = NULL;
+	int warnings = 0;
+
+	(void)state;
+	assert_int_equal(xfm_open_ex(&h, "bogus:1", 0, count_warning,
+				     &warnings), -EINVAL);
+	assert_string_equal(xfm_last_error(), "bogus:1: unknown source "
+			    "(expected xen:<domid>, file:<path>, qemu:<socket> "
+			    "or a path)");
+	assert_int_equal(xfm_open_ex(&h, raw_path, 0x100, NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(xfm_open_ex(&h, raw_path, 0, count_warning,
+				     &warnings), 0);
+	assert_int_equal(xfm_close(h), 0);
+	assert_int_equal(warnings, 0);
+}
+
 static void xen_without_xen(void **state)
 {
 	xfm_handle *h = NULL;
@@ -139,6 +166,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bad_uris),
+		cmocka_unit_test(open_ex),
 		cmocka_unit_test(xen_without_xen),
 		cmocka_unit_test(raw_file),
 		cmocka_unit_test(raw_file_map),

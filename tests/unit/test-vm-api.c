@@ -151,7 +151,8 @@ static xfm_handle *open_image(unsigned int flags)
 		assert_non_null(r);
 		r->fd = open(path, O_RDWR);
 		assert_true(r->fd >= 0);
-		assert_int_equal(xfm_source_init(&r->base, &rw_ops, flags,
+		assert_int_equal(xfm_source_init(&r->base, &rw_ops,
+						 &(struct xfm_open_args){ .flags = flags },
 						 "rw"), 0);
 		assert_int_equal(xfm_handle_from_source(&r->base, &h), 0);
 	} else {

@@ -93,6 +93,13 @@ static int resolve_name(const struct cli *cli, const char *source,
 }
 #endif
 
+/* The library's warnings, as it printed them itself before callbacks. */
+static void cli_warning(void *opaque, const char *msg)
+{
+	(void)opaque;
+	fprintf(stderr, "xfm: warning: %s\n", msg);
+}
+
 int cli_open(const struct cli *cli, const char *source, unsigned int flags,
 	     xfm_handle **out)
 {
@@ -108,7 +115,7 @@ int cli_open(const struct cli *cli, const char *source, unsigned int flags,
 			return rc;
 		source = uri;
 	}
-	rc = xfm_open(out, source, flags);
+	rc = xfm_open_ex(out, source, flags, cli_warning, NULL);
 	if (rc < 0) {
 		cli_lib_err(cli, rc, NULL);
 		return EXIT_SOURCE;
