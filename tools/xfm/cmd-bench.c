@@ -16,8 +16,9 @@
 
 #include "cli.h"
 /*
- * The measuring loops are the benchmark suite's own (bench/measure.c),
- * compiled in here so that `xfm bench` and bench/run.sh measure alike.
+ * The measuring loops are shared with the benchmark suite
+ * (tools/common/measure.c), so that `xfm bench` and bench/run.sh measure
+ * alike.
  */
 #include "measure.h"
 

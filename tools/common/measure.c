@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: LGPL-2.1-only
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* measure.c - measuring loops shared by the benchmarks and `xfm bench`. */
 #include <errno.h>
 #include <stdio.h>
@@ -27,19 +27,9 @@ int bm_space_init(struct bm_space *sp, xfm_handle *h)
 	if (rc < 0)
 		return rc;
 	sp->frame_size = g.frame_size;
-	n = xfm_get_ranges(h, NULL, 0);
+	n = xfm_get_ranges_alloc(h, 0, UINT64_MAX, &sp->r);
 	if (n < 0)
 		return (int)n;
-	if (n == 0)
-		return 0;
-	sp->r = calloc((size_t)n, sizeof(*sp->r));
-	if (!sp->r)
-		return -ENOMEM;
-	n = xfm_get_ranges(h, sp->r, (size_t)n);
-	if (n < 0) {
-		bm_space_free(sp);
-		return (int)n;
-	}
 	sp->nr = (size_t)n;
 	for (size_t i = 0; i < sp->nr; i++)
 		sp->total += sp->r[i].size;
@@ -209,24 +199,4 @@ void bm_xfm_seq_read(xfm_handle *h, const struct bm_space *sp, void *buf,
 		off = (off + n) % sp->total;
 	} while (!run_done(run, t0));
 	run->secs = bm_now() - t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-struct bm_stats bm_stats(double *v, unsigned int n)
-{
-	struct bm_stats s = { .n = n };
-
-	if (!n)
-		return s;
-	qsort(v, n, sizeof(*v), cmp_double);
-	s.min = v[0];
-	s.max = v[n - 1];
-	s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	return s;
 }

@@ -83,11 +83,4 @@ void bm_xfm_random_read(xfm_handle *h, const struct bm_space *sp,
 void bm_xfm_seq_read(xfm_handle *h, const struct bm_space *sp, void *buf,
 		     uint64_t chunk, struct bm_run *run);
 
-/* Median, minimum and maximum of @n values (sorts @v). */
-struct bm_stats {
-	double min, median, max;
-	unsigned int n;
-};
-struct bm_stats bm_stats(double *v, unsigned int n);
-
 #endif /* XFM_BENCH_MEASURE_H */
