@@ -155,7 +155,12 @@ enum xfm_geometry_origin {
 	XFM_ORIGIN_SYSFS = 2,     /* /sys/hypervisor/properties/pagesize */
 	XFM_ORIGIN_DEFAULT = 3,   /* nothing answered: 4096 assumed, warned */
 	XFM_ORIGIN_FILE = 4,      /* recorded in, or implied by, a dump file */
-	XFM_ORIGIN_CALLER = 5,    /* set by the caller (tests, simulation) */
+	/*
+	 * 5 is reserved.  XFM_0.1 drafts had XFM_ORIGIN_CALLER ("set by the
+	 * caller"), but no call lets a caller set a geometry and no source
+	 * reports it, so it was left out of the ABI rather than frozen
+	 * unused; the library's own in-process test sources use 5.
+	 */
 };
 
 typedef struct xfm_geometry {

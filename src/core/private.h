@@ -40,6 +40,9 @@ void xfm_warn_stderr(void *opaque, const char *msg);
 /* ------------------------------------------------------------------ */
 /* geometry.c: all page-size arithmetic, parameterised (no globals)    */
 
+/* The reserved origin 5 of xfm.h, for in-process test sources only. */
+#define XFM_ORIGIN_TEST 5
+
 struct xfm_pagesz {
 	uint64_t frame; /* source frame size, a power of two */
 	uint64_t kpage; /* kernel page size, a power of two */

@@ -32,7 +32,7 @@ static int ms_geometry(struct xfm_source *s, xfm_geometry *g)
 	g->frame_size = MS_FS;
 	g->granularities = MS_FS;
 	g->max_frame = m->nframes - 1;
-	g->origin = XFM_ORIGIN_CALLER;
+	g->origin = XFM_ORIGIN_TEST;
 	return 0;
 }
 

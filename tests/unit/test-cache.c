@@ -42,7 +42,7 @@ static int mem_geometry(struct xfm_source *s, xfm_geometry *g)
 	g->frame_size = FS;
 	g->granularities = FS;
 	g->max_frame = NFRAMES - 1;
-	g->origin = XFM_ORIGIN_CALLER;
+	g->origin = XFM_ORIGIN_TEST;
 	return 0;
 }
 

@@ -87,7 +87,7 @@ static int rw_geometry(struct xfm_source *s, xfm_geometry *g)
 	g->frame_size = 4096;
 	g->granularities = 4096;
 	g->max_frame = IMAGE_FRAMES - 1;
-	g->origin = XFM_ORIGIN_CALLER;
+	g->origin = XFM_ORIGIN_TEST;
 	return 0;
 }
 

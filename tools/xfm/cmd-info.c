@@ -14,7 +14,6 @@ static const char *origin_name(uint32_t origin)
 	case XFM_ORIGIN_SYSFS: return "sysfs";
 	case XFM_ORIGIN_DEFAULT: return "default";
 	case XFM_ORIGIN_FILE: return "file";
-	case XFM_ORIGIN_CALLER: return "caller";
 	default: return "unknown";
 	}
 }
