@@ -10,7 +10,7 @@ lab=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
 # g++: the C++ header checks; bsdextrautils: hexdump (the CLI's hexdump
 # is compared with it); xen-utils-4.17 (above): Xen's readnotes.
 tests=(qemu-system-x86 qemu-utils gdb binutils python3-pytest python3-mesonpy
-       python3-pip patchelf g++ bsdextrautils fuse3)
+       python3-pip patchelf g++ bsdextrautils fuse3 crash python3-drgn)
 
 case "${1:-build}" in
 build) want=("${build[@]}") ;;

@@ -140,7 +140,7 @@ class LinuxGuest:
     def run(self, cmd, timeout=60):
         """Run a shell command in the guest, wait for it; its output."""
         tag = f"XFM-DONE-{time.monotonic_ns()}"
-        self.serial.sendall(f"{cmd}; echo {tag[:9]}''{tag[9:]}\n".encode())
+        self.serial.sendall(f"{cmd}\necho {tag[:9]}''{tag[9:]}\n".encode())
         out = self.expect(tag.encode(), timeout)
         return out.decode(errors="replace")
 
