@@ -33,6 +33,9 @@ def need(what: str, ok: bool):
     pytest.skip(what)
 
 
+VA_BASE = 0xFFFF888000000000
+CR3 = 0x10000
+
 VMCOREINFO = (b"OSRELEASE=6.1.0-xfm\nPAGESIZE=4096\n"
               b"SYMBOL(init_task)=ffffffff82a0c940\nKERNELOFFSET=1000000\n"
               b"NUMBER(phys_base)=-2\n")
@@ -53,6 +56,14 @@ def raw_dump(tmp_path_factory):
     data[0x345678:0x345678 + 12] = b"XFM-MARKER-1"
     note = vmcoreinfo_note(VMCOREINFO)
     data[0x7F0000:0x7F0000 + len(note)] = note
+    # x86_64 4-level tables at 0x10000..0x13fff: VA_BASE -> 0x345000
+    for table in range(0x10000, 0x14000, 8):
+        data[table:table + 8] = bytes(8)
+    va = VA_BASE
+    idx = [(va >> s) & 511 for s in (39, 30, 21, 12)]
+    for level, nxt in enumerate((0x11000, 0x12000, 0x13000, 0x345000)):
+        e = 0x10000 + 0x1000 * level + 8 * idx[level]
+        data[e:e + 8] = struct.pack("<Q", nxt | 0x3)
     path.write_bytes(bytes(data))
     return str(path), bytes(data)
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import xfm
-from conftest import MIB, VMCOREINFO, pattern
+from conftest import CR3, MIB, VA_BASE, VMCOREINFO, pattern
 
 
 def test_open_geometry_ranges(raw_dump):
@@ -240,3 +240,23 @@ def test_vmcoreinfo(raw_dump):
         with pytest.raises(xfm.Error) as e:
             src.vmcoreinfo_number("OSRELEASE")
         assert e.value.errno == errno.EINVAL
+
+
+def test_virtual_addresses(raw_dump):
+    path, data = raw_dump
+    with xfm.open(path) as src:
+        src.set_vm_root(xfm.VM_X86_64, CR3)
+        r = src.get_vm_root()
+        assert (r.mode, r.root) == (xfm.VM_X86_64, CR3)
+        t = src.translate(VA_BASE + 0x678)
+        assert isinstance(t, xfm.Translation)
+        assert (t.pa, t.page_size, t.level) == (0x345678, 4096, 1)
+        assert src.read_va(VA_BASE + 0x678, 12) == b"XFM-MARKER-1"
+        with pytest.raises(xfm.FaultError) as e:
+            src.read_va(VA_BASE + 0x1000, 4)
+        assert e.value.errno == errno.EFAULT
+        assert "0xffff888000001000" in str(e.value)
+        assert src.read_va(VA_BASE + 0xFFC, 8, zero_fill=True) == \
+            data[0x345FFC:0x346000] + bytes(4)
+        with pytest.raises(xfm.ReadOnlyError):
+            src.write_va(VA_BASE, b"x")

@@ -12,6 +12,7 @@
         src.dump("guest.elf", "elf", progress=print)  # Ctrl-C cancels
         src.vmcoreinfo()                              # (text, paddr) of a Linux guest
         src.vmcoreinfo_number("KERNELOFFSET")
+        src.translate(va).pa, src.read_va(va, 64)     # through the guest's page tables
 
 Errors are xfm.Error (an OSError) subclasses carrying errno and libxfm's
 one-line message.  Calls release the GIL; a Source may be shared by threads.
@@ -20,15 +21,20 @@ from typing import Callable, List, NamedTuple, Optional
 
 from . import _xfm
 from ._xfm import (AbsentError, AccessError, CancelledError, Error,
-                   FormatError, Mapping, NoDeviceError, RangeError,
-                   ReadOnlyError, SourceIOError, UnsupportedError)
+                   FaultError, FormatError, Mapping, NoDeviceError,
+                   NoRootError, RangeError, ReadOnlyError, SourceIOError,
+                   UnsupportedError)
 
 __all__ = [
     "open", "Source", "Geometry", "Range", "Error", "AbsentError",
     "AccessError", "CancelledError", "FormatError", "NoDeviceError",
     "RangeError", "ReadOnlyError", "SourceIOError", "UnsupportedError",
-    "Mapping",
+    "FaultError", "NoRootError", "Mapping", "Translation", "VmRoot",
+    "VM_X86_32", "VM_X86_PAE", "VM_X86_64", "VM_X86_64_LA57", "VM_ARM64",
 ]
+
+# enum xfm_vm_mode
+VM_X86_32, VM_X86_PAE, VM_X86_64, VM_X86_64_LA57, VM_ARM64 = 1, 2, 3, 4, 5
 
 __version__ = "0.1.0"
 
@@ -53,6 +59,27 @@ class Range(NamedTuple):
         return self.start + self.size
 
 
+class Translation(NamedTuple):
+    """Where a guest-virtual address maps (the last entry read)."""
+    va: int
+    pa: int
+    page_size: int
+    level: int
+    entry: int
+    entry_addr: int
+
+
+class VmRoot(NamedTuple):
+    """The page-table root of the virtual-address calls."""
+    mode: int
+    flags: int
+    root: int
+    root1: int
+    tcr: int
+    origin: int
+    vcpu: int
+
+
 class Source(_xfm.Source):
     """A memory source opened by URI (see xfm.open)."""
 
@@ -62,6 +89,12 @@ class Source(_xfm.Source):
 
     def ranges(self) -> List[Range]:  # type: ignore[override]
         return [Range(s, n) for s, n in super().ranges()]
+
+    def translate(self, va: int) -> Translation:  # type: ignore[override]
+        return Translation(**super().translate(va))
+
+    def get_vm_root(self) -> VmRoot:  # type: ignore[override]
+        return VmRoot(**super().get_vm_root())
 
     def size(self) -> int:
         """Bytes up to the end of the highest populated range."""

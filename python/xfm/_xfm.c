@@ -44,6 +44,10 @@ static struct err_kind {
 	{ EOPNOTSUPP, "UnsupportedError", "Not supported (EOPNOTSUPP).",
 	  NULL, NULL },
 	{ EIO, "SourceIOError", "The source failed (EIO).", NULL, NULL },
+	{ EFAULT, "FaultError", "Virtual address not mapped (EFAULT).",
+	  NULL, NULL },
+	{ ENODATA, "NoRootError", "No page-table root (ENODATA).", NULL,
+	  NULL },
 };
 
 /* Raise the xfm.Error subclass for -@rc with libxfm's message. */
@@ -485,6 +489,144 @@ static PyObject *Source_vmcoreinfo_number(Source *self, PyObject *args)
 	return PyLong_FromUnsignedLongLong(v);
 }
 
+/* ---- guest-virtual addresses (src/vm) ------------------------------ */
+
+static PyObject *Source_translate(Source *self, PyObject *args)
+{
+	unsigned long long va;
+	xfm_translation t;
+	char msg[512] = "";
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "K", &va))
+		return NULL;
+	if (enter(self))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS
+	rc = xfm_translate(self->h, va, &t, sizeof(t));
+	if (rc < 0)
+		snprintf(msg, sizeof(msg), "%s", xfm_last_error());
+	Py_END_ALLOW_THREADS
+	leave(self);
+	if (rc < 0)
+		return raise_xfm(rc, msg);
+	return Py_BuildValue("{s:K,s:K,s:K,s:i,s:K,s:K}",
+			     "va", (unsigned long long)t.va,
+			     "pa", (unsigned long long)t.pa,
+			     "page_size", (unsigned long long)t.page_size,
+			     "level", (int)t.level,
+			     "entry", (unsigned long long)t.entry,
+			     "entry_addr", (unsigned long long)t.entry_addr);
+}
+
+static PyObject *Source_read_va(Source *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = { "va", "size", "zero_fill", NULL };
+	unsigned long long va;
+	Py_ssize_t size;
+	int zero = 0, rc;
+	PyObject *b;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "Kn|$p", kwlist, &va,
+					 &size, &zero))
+		return NULL;
+	if (size < 0) {
+		PyErr_SetString(PyExc_ValueError, "negative size");
+		return NULL;
+	}
+	b = PyBytes_FromStringAndSize(NULL, size);
+	if (!b)
+		return NULL;
+	if (enter(self)) {
+		Py_DECREF(b);
+		return NULL;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	rc = xfm_read_va(self->h, va, PyBytes_AS_STRING(b), (uint64_t)size,
+			 read_flags(zero));
+	Py_END_ALLOW_THREADS
+	leave(self);
+	if (rc < 0) {
+		Py_DECREF(b);
+		return raise_last(rc);
+	}
+	return b;
+}
+
+static PyObject *Source_write_va(Source *self, PyObject *args)
+{
+	unsigned long long va;
+	Py_buffer view;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "Ky*", &va, &view))
+		return NULL;
+	if (enter(self)) {
+		PyBuffer_Release(&view);
+		return NULL;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	rc = xfm_write_va(self->h, va, view.buf, (uint64_t)view.len);
+	Py_END_ALLOW_THREADS
+	leave(self);
+	PyBuffer_Release(&view);
+	if (rc < 0)
+		return raise_last(rc);
+	return PyLong_FromSsize_t(view.len);
+}
+
+static PyObject *Source_set_vm_root(Source *self, PyObject *args,
+				    PyObject *kw)
+{
+	static char *kwlist[] = { "mode", "root", "root1", "tcr", "flags",
+				  NULL };
+	unsigned int mode, flags = 0;
+	unsigned long long root = 0, root1 = 0, tcr = 0;
+	xfm_vm_root r;
+	int rc;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "I|KKKI", kwlist, &mode,
+					 &root, &root1, &tcr, &flags))
+		return NULL;
+	if (enter(self))
+		return NULL;
+	memset(&r, 0, sizeof(r));
+	r.mode = mode;
+	r.flags = flags;
+	r.root = root;
+	r.root1 = root1;
+	r.tcr = tcr;
+	rc = xfm_set_vm_root(self->h, mode ? &r : NULL, sizeof(r));
+	leave(self);
+	if (rc < 0)
+		return raise_last(rc);
+	Py_RETURN_NONE;
+}
+
+static PyObject *Source_get_vm_root(Source *self, PyObject *unused)
+{
+	xfm_vm_root r;
+	char msg[512] = "";
+	int rc;
+
+	if (enter(self))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS
+	rc = xfm_get_vm_root(self->h, &r, sizeof(r));
+	if (rc < 0)
+		snprintf(msg, sizeof(msg), "%s", xfm_last_error());
+	Py_END_ALLOW_THREADS
+	leave(self);
+	if (rc < 0)
+		return raise_xfm(rc, msg);
+	return Py_BuildValue("{s:I,s:I,s:K,s:K,s:K,s:I,s:I}",
+			     "mode", r.mode, "flags", r.flags,
+			     "root", (unsigned long long)r.root,
+			     "root1", (unsigned long long)r.root1,
+			     "tcr", (unsigned long long)r.tcr,
+			     "origin", r.origin, "vcpu", r.vcpu);
+}
+
 /* ---- map ---------------------------------------------------------- */
 
 /*
@@ -890,6 +1032,21 @@ static PyMethodDef Source_methods[] = {
 	  "vmcoreinfo() -> (text, guest-physical address of the note or None)" },
 	{ "vmcoreinfo_number", (PyCFunction)Source_vmcoreinfo_number,
 	  METH_VARARGS, "vmcoreinfo_number(key) -> int, e.g. 'KERNELOFFSET'" },
+	{ "translate", (PyCFunction)Source_translate, METH_VARARGS,
+	  "translate(va) -> dict (va, pa, page_size, level, entry, "
+	  "entry_addr); FaultError when not mapped" },
+	{ "read_va", (PyCFunction)(void (*)(void))Source_read_va,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "read_va(va, size, *, zero_fill=False) -> bytes" },
+	{ "write_va", (PyCFunction)Source_write_va, METH_VARARGS,
+	  "write_va(va, data) -> int" },
+	{ "set_vm_root", (PyCFunction)(void (*)(void))Source_set_vm_root,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "set_vm_root(mode, root=0, root1=0, tcr=0, flags=0); mode 0 "
+	  "forgets it" },
+	{ "get_vm_root", (PyCFunction)Source_get_vm_root, METH_NOARGS,
+	  "get_vm_root() -> dict (mode, flags, root, root1, tcr, origin, "
+	  "vcpu)" },
 	{ "invalidate", (PyCFunction)Source_invalidate, METH_VARARGS,
 	  "invalidate(addr=0, size=2**64-1): forget cached windows" },
 	{ "set_cache", (PyCFunction)Source_set_cache, METH_VARARGS,
