@@ -105,7 +105,7 @@ stage tsan 15 meson_stage tsan --suite threads -- -Dbuildtype=debug \
 	-Db_sanitize=thread -Db_lundef=false
 stage python 5 scripts/test-python.sh "$top/build-ci"
 stage mount-live 8 tests/mount/test-live-guest.py "$top/build-ci"
-stage platforms 13 scripts/test-platforms.sh
+stage platforms 25 scripts/test-platforms.sh
 stage lab 30 tests/lab/run-lab-tests.sh --build "$top/build-ci" \
 	"$top/build-ci/tests/xen/test-xen-live" tests/xen/test-dropin.sh
 stage arm-lab 30 tests/lab/run-arm-lab-tests.sh --build "$top/build-arm64"
