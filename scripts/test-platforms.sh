@@ -18,11 +18,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
-N=0
-FAILED=0
-
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; }
+. tests/lib/tap.sh
 
 # Debian packages, installed only when missing.
 need=()
@@ -110,5 +106,4 @@ if [ -z "$offenders" ]; then
 else
 	not_ok "portability: Linux/Xen headers included by: $offenders"
 fi
-echo "1..$N"
-exit $((FAILED > 0))
+tap_done

@@ -32,14 +32,8 @@ mkdir -p "$O" "$T/bad"
 chmod 755 "$T" "$T/bad"   # readable by nobody, for the permission rows
 "$PY" "$HERE/craft-bad.py" "$T/bad" || { echo "Bail out! craft-bad.py"; exit 1; }
 B=$T/bad
-N=0
-
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() {
-	N=$((N + 1)); echo "not ok $N - $1"; shift
-	for l in "$@"; do printf '#   %s\n' "$l"; done
-}
-skip() { N=$((N + 1)); echo "ok $N - $1 # SKIP $2"; }
+# TAP: ok, not_ok, skip, tap_done (tests/lib/tap.sh).
+. "$HERE/../lib/tap.sh"
 
 # row NAME RC SUBSTRING CMD...: run CMD, check status, the one error line
 # (starts "xfm: ", contains SUBSTRING), empty stdout, nothing left in $O.
@@ -220,4 +214,4 @@ truncate -s 64G "$T/huge.raw"
 row dump-sigint 130 "$O/huge.dump: interrupted; nothing written" \
 	timeout --preserve-status -s INT 0.5 "$XFM" dump -q "$T/huge.raw" "$O/huge.dump"
 rm -f "$T/huge.raw"
-echo "1..$N"
+tap_done

@@ -18,19 +18,8 @@ fi
 
 T=$(mktemp -d /tmp/xfm-cli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-N=0
-FAILED=0
-
-# --- TAP helpers ------------------------------------------------------
-
-pass() { N=$((N + 1)); echo "ok $N - $1"; }
-fail() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	shift
-	for l in "$@"; do printf '#   %s\n' "$l"; done
-}
-skip() { N=$((N + 1)); echo "ok $N - $1 # SKIP $2"; }
+# TAP: ok, not_ok, skip, tap_done (tests/lib/tap.sh).
+. "$(dirname "$0")/../lib/tap.sh"
 
 # run ARGS...: xfm's stdout in $OUT (file $T/out), stderr in $ERR, status in $RC
 run() {
@@ -42,17 +31,17 @@ run() {
 
 # is GOT WANT NAME
 is() {
-	if [ "$1" == "$2" ]; then pass "$3"; else
-		fail "$3" "got:  $(printf %q "$1")" "want: $(printf %q "$2")"
+	if [ "$1" == "$2" ]; then ok "$3"; else
+		not_ok "$3" "got:  $(printf %q "$1")" "want: $(printf %q "$2")"
 	fi
 }
 
 # expect_err RC MESSAGE NAME: exit status and the exact one error line
 expect_err() {
 	if [ "$RC" == "$1" ] && [ "$ERR" == "$2" ] && [ -z "$OUT" ]; then
-		pass "$3"
+		ok "$3"
 	else
-		fail "$3" "rc $RC (want $1)" "stderr: $ERR" "want:   $2" \
+		not_ok "$3" "rc $RC (want $1)" "stderr: $ERR" "want:   $2" \
 			"stdout: ${OUT:0:200}"
 	fi
 }
@@ -96,22 +85,22 @@ LIME=$T/t.lime
 
 run --version
 [[ $RC == 0 && $OUT =~ ^xfm\ [0-9]+\.[0-9]+\.[0-9]+$ ]] &&
-	pass "--version prints the version" || fail "--version" "$OUT"
+	ok "--version prints the version" || not_ok "--version" "$OUT"
 
 run --help
 missing=
 for c in info read write search ranges dump bench; do
 	grep -q "^  $c " "$T/out" || missing="$missing $c"
 done
-[[ $RC == 0 && -z $missing ]] && pass "--help lists every command" ||
-	fail "--help lists every command" "missing:$missing"
+[[ $RC == 0 && -z $missing ]] && ok "--help lists every command" ||
+	not_ok "--help lists every command" "missing:$missing"
 
 run help read
 h1=$OUT
 run read --help
 [[ $RC == 0 && $OUT == "$h1" && $OUT == Usage:\ xfm\ read* ]] &&
-	pass "'xfm help read' and 'xfm read --help' print the same help" ||
-	fail "help read" "$OUT"
+	ok "'xfm help read' and 'xfm read --help' print the same help" ||
+	not_ok "help read" "$OUT"
 
 run frob
 expect_err 2 "xfm: unknown command 'frob' (see 'xfm --help')" \
@@ -186,14 +175,14 @@ run read "$RAW" 0x1000..0x1040
 b=$OUT
 run read "$RAW" 4k 64
 [[ -n $a && $a == "$b" && $a == "$OUT" ]] &&
-	pass "read: ADDR+LEN, ADDR..END and ADDR LEN agree" ||
-	fail "read: range forms" "$a" "$b" "$OUT"
+	ok "read: ADDR+LEN, ADDR..END and ADDR LEN agree" ||
+	not_ok "read: range forms" "$a" "$b" "$OUT"
 
 "$XFM" read --raw "$RAW" 0x3ff000 0x3000 >"$T/raw.out"
 "$PY" -c 'import sys; sys.stdout.buffer.write(open(sys.argv[1],"rb").read()[0x3ff000:0x402000])' \
 	"$RAW" >"$T/raw.want"
-cmp -s "$T/raw.out" "$T/raw.want" && pass "read --raw: the exact bytes" ||
-	fail "read --raw: the exact bytes"
+cmp -s "$T/raw.out" "$T/raw.want" && ok "read --raw: the exact bytes" ||
+	not_ok "read --raw: the exact bytes"
 
 run read --json "$RAW" 0x2ffc 8
 is "$(jq_py '(d["address"], d["length"], d["data"])')" \
@@ -247,8 +236,8 @@ run read -o "$T/page.bin" "$RAW" 0x1000 0x2000
 "$PY" -c 'import sys; sys.stdout.buffer.write(open(sys.argv[1],"rb").read()[0x1000:0x3000])' \
 	"$RAW" >"$T/page.want"
 if [[ $RC == 0 && -z $OUT ]] && cmp -s "$T/page.bin" "$T/page.want" &&
-   no_temps; then pass "read -o: the bytes, no temporary left"; else
-	fail "read -o" "rc $RC" "$ERR"; fi
+   no_temps; then ok "read -o: the bytes, no temporary left"; else
+	not_ok "read -o" "rc $RC" "$ERR"; fi
 is "$ERR" "xfm: read: wrote 8192 bytes from 0x1000 to $T/page.bin" \
 	"read -o: says what it wrote on stderr"
 
@@ -266,19 +255,19 @@ rm -f "$T/big.bin"
 RC=$?
 ERR=$(cat "$T/err")
 if [[ $RC == 1 && ! -e $T/big.bin && $ERR == "xfm: read: $T/big.bin: File too large" ]] &&
-   no_temps; then pass "read -o: a failure half way leaves no file at all"
-else fail "read -o: failure half way" "rc $RC" "$ERR" "$(ls "$T")"; fi
+   no_temps; then ok "read -o: a failure half way leaves no file at all"
+else not_ok "read -o: failure half way" "rc $RC" "$ERR" "$(ls "$T")"; fi
 
 echo previous >"$T/keep.bin"
 (trap '' XFSZ; ulimit -f 64; exec "$XFM" read -o "$T/keep.bin" "$RAW" 0 1M) \
 	>/dev/null 2>&1
 [[ $(cat "$T/keep.bin") == previous ]] && no_temps &&
-	pass "read -o: a failed read leaves the old file untouched" ||
-	fail "read -o: old file kept"
+	ok "read -o: a failed read leaves the old file untouched" ||
+	not_ok "read -o: old file kept"
 
 run read -o "$T/past.bin" "$RAW" 0x7ff000 0x2000
 [[ $RC == 4 && ! -e $T/past.bin ]] && no_temps &&
-	pass "read -o past the end: exit 4, no file" || fail "read -o past end" "$ERR"
+	ok "read -o past the end: exit 4, no file" || not_ok "read -o past end" "$ERR"
 
 # Interrupted: a 64 GiB sparse raw file cannot be read in 0.5 s.
 truncate -s 64G "$T/huge.raw"
@@ -287,8 +276,8 @@ timeout --preserve-status -s INT 0.5 "$XFM" read -q -o "$T/huge.bin" "$T/huge.ra
 RC=$?
 ERR=$(cat "$T/err")
 if [[ $RC == 130 && ! -e $T/huge.bin && $ERR == "xfm: read: interrupted at 0x"* ]] &&
-   no_temps; then pass "read -o: SIGINT exits 130 and removes the temporary"
-else fail "read -o: SIGINT" "rc $RC" "$ERR"; fi
+   no_temps; then ok "read -o: SIGINT exits 130 and removes the temporary"
+else not_ok "read -o: SIGINT" "rc $RC" "$ERR"; fi
 timeout --preserve-status -s INT 0.5 "$XFM" dump "$T/huge.raw" "$T/huge.dump" \
 	>/dev/null 2>"$T/err"
 RC=$?
@@ -296,8 +285,8 @@ ERR=$(cat "$T/err")
 if [[ $RC == 130 && ! -e $T/huge.dump &&
       $ERR == "xfm: dump: $T/huge.dump: interrupted; nothing written" &&
       $(ls "$T" | grep -c huge) == 1 ]]; then
-	pass "dump: SIGINT exits 130 and leaves nothing behind"
-else fail "dump: SIGINT" "rc $RC" "$ERR" "$(ls "$T")"; fi
+	ok "dump: SIGINT exits 130 and leaves nothing behind"
+else not_ok "dump: SIGINT" "rc $RC" "$ERR" "$(ls "$T")"; fi
 rm -f "$T/huge.raw"
 
 # --- search -------------------------------------------------------------
@@ -392,8 +381,8 @@ if [ -S "$T/qmp.sock" ]; then
 	is "$RC:$OUT" "0:wrote 25 bytes at 0x2001: 54 68 65 20 71 75 69 63 6b 20 62 72 6f 77 6e 20 ..." \
 		"write --file: long data is shown up to 16 bytes"
 	cmp -s <(tail -c +$((0x2001 + 1)) "$T/ram" | head -c 25) "$T/data" &&
-		pass "write --file: the file's bytes at the address" ||
-		fail "write --file: bytes in guest memory"
+		ok "write --file: the file's bytes at the address" ||
+		not_ok "write --file: bytes in guest memory"
 
 	run --json write --force-write "$Q" 0xfffff --hex 7f
 	is "$RC:$OUT" '0:{"address":1048575,"length":1,"head":"7f"}' \
@@ -418,13 +407,13 @@ check_dump() {
 	rm -f "$out"
 	run dump --format "$fmt" "$src" "$out"
 	if [[ $RC != 0 ]]; then
-		fail "dump --format $fmt of $(basename "$src")" "$ERR"
+		not_ok "dump --format $fmt of $(basename "$src")" "$ERR"
 		return
 	fi
 	run --json info "$out"
 	local got=$(jq_py 'd["info"]["format"]')
 	if [[ $got != "$fmt" ]]; then
-		fail "dump --format $fmt of $(basename "$src") reads back as $fmt" \
+		not_ok "dump --format $fmt of $(basename "$src") reads back as $fmt" \
 			"xfm info reports the format '$got'"
 		return
 	fi
@@ -437,9 +426,9 @@ check_dump() {
 	"$XFM" read --zero-fill --raw "$out" 0x1000 0x2000 >"$T/r.dump" 2>&1
 	if cmp -s "$T/map.src" "$T/map.dump" && cmp -s "$T/s.src" "$T/s.dump" &&
 	   cmp -s "$T/r.src" "$T/r.dump" && no_temps; then
-		pass "dump --format $fmt of $(basename "$src"): same map, bytes, matches"
+		ok "dump --format $fmt of $(basename "$src"): same map, bytes, matches"
 	else
-		fail "dump --format $fmt of $(basename "$src")" \
+		not_ok "dump --format $fmt of $(basename "$src")" \
 			"$(cat "$T/map.dump")" "$(head -c 200 "$T/r.dump")"
 	fi
 }
@@ -458,8 +447,8 @@ is "$(jq_py '(d["format"], d["bytes"], d["path"] == "'"$T/dump.raw"'")')" \
 
 run dump --force "$RAW" "$T/dump.raw"
 [[ $RC == 0 && $ERR != *$'\r'* && $ERR == "xfm: dump: wrote 8 MiB of guest memory to $T/dump.raw (raw) in "*" s" ]] &&
-	pass "dump: no progress bar when stderr is not a terminal" ||
-	fail "dump: no progress bar in a pipe" "$ERR"
+	ok "dump: no progress bar when stderr is not a terminal" ||
+	not_ok "dump: no progress bar in a pipe" "$ERR"
 
 run -q dump --force "$RAW" "$T/dump.raw"
 is "$RC:$OUT:$ERR" "0::" "dump -q: silent"
@@ -471,8 +460,8 @@ expect_err 2 "xfm: dump: --format 'zip': not one of raw, elf, xen-core, lime" \
 run dump "$RAW" "$T/no/such/dir/x.raw"
 [[ $RC == 1 && $ERR == "xfm: dump: $T/no/such/dir/x.raw: "* &&
    $(wc -l <"$T/err") == 1 ]] &&
-	pass "dump into a missing directory: exit 1, one line" ||
-	fail "dump: missing directory" "rc $RC" "$ERR"
+	ok "dump into a missing directory: exit 1, one line" ||
+	not_ok "dump: missing directory" "rc $RC" "$ERR"
 
 # --- bench, names, one-line errors ---------------------------------------
 
@@ -492,7 +481,7 @@ map+unmap 4096 frames" "bench: the table"
 run info xen:no-such-guest-name
 [[ $RC == 3 && ( $ERR == "xfm: info: xen:no-such-guest-name: cannot reach xenstore"* ||
    $ERR == "xfm: info: xen:no-such-guest-name: no domain named 'no-such-guest-name'" ) ]] &&
-	pass "xen:<name>: exit 3 with a clear reason" || fail "xen:<name>" "$ERR"
+	ok "xen:<name>: exit 3 with a clear reason" || not_ok "xen:<name>" "$ERR"
 
 lines_ok=1
 for args in "frob" "read $RAW zz 1" "read $T/nope 0 1" "read $RAW 8M 1" \
@@ -502,8 +491,7 @@ for args in "frob" "read $RAW zz 1" "read $T/nope 0 1" "read $RAW 8M 1" \
 	[[ $(wc -l <"$T/err") == 1 && $(cat "$T/err") == "xfm: "* ]] ||
 		{ lines_ok=0; echo "# $args: $(cat "$T/err")"; }
 done
-[[ $lines_ok == 1 ]] && pass "every error is one line starting 'xfm: '" ||
-	fail "every error is one line"
+[[ $lines_ok == 1 ]] && ok "every error is one line starting 'xfm: '" ||
+	not_ok "every error is one line"
 
-echo "1..$N"
-[[ $FAILED == 0 ]]
+tap_done

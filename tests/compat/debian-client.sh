@@ -9,24 +9,21 @@ ours=$(realpath "$ourdir/libxenforeignmemory.so.1")
 theirs=$(realpath "$debian")
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0 fail=0
+. "$(dirname "$0")/../lib/tap.sh"
+# expect WHAT EXPR FILE: ok if EXPR holds, else not_ok showing FILE.
+expect() { if eval "$2"; then ok "$1"; else not_ok "$1" "$(cat "$3")"; fi; }
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; sed 's/^/# /' "$2"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1" "$3"; fi; }
-
-echo "1..6"
 env -u LD_LIBRARY_PATH "$client" >"$tmp/debian.out" 2>"$tmp/debian.err"
 rc=$?
-check "runs on Debian's library" '[ $rc -eq 0 ]' "$tmp/debian.err"
-check "bound to Debian's file without LD_LIBRARY_PATH" \
+expect "runs on Debian's library" '[ $rc -eq 0 ]' "$tmp/debian.err"
+expect "bound to Debian's file without LD_LIBRARY_PATH" \
 	'grep -qx "lib $theirs" "$tmp/debian.out"' "$tmp/debian.out"
 
 LD_LIBRARY_PATH=$ourdir LD_BIND_NOW=1 LD_DEBUG=bindings \
 	LD_DEBUG_OUTPUT=$tmp/bind "$client" >"$tmp/ours.out" 2>"$tmp/ours.err"
 rc=$?
-check "runs on our library" '[ $rc -eq 0 ]' "$tmp/ours.err"
-check "dladdr: all nine functions are in our file" \
+expect "runs on our library" '[ $rc -eq 0 ]' "$tmp/ours.err"
+expect "dladdr: all nine functions are in our file" \
 	'grep -qx "lib $ours" "$tmp/ours.out"' "$tmp/ours.out"
 
 # ld.so's own record: "binding file <client> [0] to <lib> [0]: normal
@@ -42,13 +39,13 @@ got=$(sed -n "s|.* to \(.*\) \[0\]: normal symbol \`\(.*\)' \[\(.*\)\]|\1 \2 [\3
 	done | sort -u)
 echo "$want" >"$tmp/want"
 echo "$got" >"$tmp/got"
-check "LD_DEBUG=bindings: each of Debian's symbols bound to ours at its version" \
+expect "LD_DEBUG=bindings: each of Debian's symbols bound to ours at its version" \
 	'[ -n "$want" ] && [ "$want" = "$got" ]' "$tmp/bindings"
 
 grep -v '^lib ' "$tmp/debian.out" >"$tmp/d"
 grep -v '^lib ' "$tmp/ours.out" >"$tmp/o"
 diff -u "$tmp/d" "$tmp/o" >"$tmp/diff"
 rc=$?
-check "same results and errno on both ($(wc -l <"$tmp/d") calls)" \
+expect "same results and errno on both ($(wc -l <"$tmp/d") calls)" \
 	'[ $rc -eq 0 ]' "$tmp/diff"
-exit $fail
+tap_done

@@ -11,35 +11,19 @@ debian_h=/usr/include/xenforeignmemory.h
 strict="-Wall -Wextra -pedantic -Werror"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0 fail=0
-
-# run DESCRIPTION COMMAND...: one TAP line; the output on failure.
-run() {
-	what=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n - $what"
-	else
-		fail=1
-		echo "not ok $n - $what"
-		sed 's/^/# /' "$tmp/out"
-	fi
-}
-
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# TAP: check (one line; the output on failure), skip, tap_done.
+. "$root/tests/lib/tap.sh"
 
 # A translation unit holding only "#include <HEADER>".
 only() { printf '#include <%s>\n' "$1" >"$tmp/only.$2"; echo "$tmp/only.$2"; }
 
-echo "1..12"
 # --- ours: include/compat/xenforeignmemory.h ---
-run "xenforeignmemory.h alone: C99 $strict" \
+check "xenforeignmemory.h alone: C99 $strict" \
 	$cc -std=c99 $strict -I"$compat" -fsyntax-only "$(only xenforeignmemory.h c)"
-run "xenforeignmemory.h alone: C11 $strict" \
+check "xenforeignmemory.h alone: C11 $strict" \
 	$cc -std=c11 $strict -I"$compat" -fsyntax-only "$(only xenforeignmemory.h c)"
 if [ -n "$cxx" ]; then
-	run "xenforeignmemory.h alone: C++11 $strict" \
+	check "xenforeignmemory.h alone: C++11 $strict" \
 		$cxx -std=c++11 $strict -I"$compat" -fsyntax-only \
 		"$(only xenforeignmemory.h cc)"
 else
@@ -52,16 +36,16 @@ cat >"$tmp/stable.c" <<'X'
 #error an unstable Xen tools header was pulled in
 #endif
 X
-run "xenforeignmemory.h pulls in no unstable Xen header" \
+check "xenforeignmemory.h pulls in no unstable Xen header" \
 	$cc -std=c11 $strict -I"$compat" -fsyntax-only "$tmp/stable.c"
 
 if [ -r "$debian_h" ]; then
 	# The client written for Xen's header, unchanged, on ours; -M proves
 	# which header was read.
-	run "debian-client.c compiles unchanged with our header first" \
+	check "debian-client.c compiles unchanged with our header first" \
 		$cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$compat" \
 		-c "$root/tests/compat/debian-client.c" -o "$tmp/client.o"
-	run "... and that build read our header, not Debian's" \
+	check "... and that build read our header, not Debian's" \
 		sh -c "$cc -D_GNU_SOURCE -I'$compat' -M \
 		'$root/tests/compat/debian-client.c' | tr ' ' '\n' |
 		grep -qx '$compat/xenforeignmemory.h' &&
@@ -77,7 +61,7 @@ if [ -r "$debian_h" ]; then
 		fi
 		printf '#include "%s"\n#undef XENFOREIGNMEMORY_H\n#include "%s"\n' \
 			"$a" "$b" >"$tmp/both.c"
-		run "same declarations as Debian's header ($order)" \
+		check "same declarations as Debian's header ($order)" \
 			$cc -std=c11 $strict -fsyntax-only "$tmp/both.c"
 	done
 	# The check above must be able to fail: a changed prototype is caught.
@@ -85,7 +69,7 @@ if [ -r "$debian_h" ]; then
 		>"$tmp/changed.h"
 	printf '#include "%s"\n#undef XENFOREIGNMEMORY_H\n#include "%s"\n' \
 		"$tmp/changed.h" "$debian_h" >"$tmp/both.c"
-	run "a changed prototype is detected (control)" \
+	check "a changed prototype is detected (control)" \
 		sh -c "! $cc -std=c11 -fsyntax-only '$tmp/both.c'"
 else
 	for i in 1 2 3 4 5; do
@@ -94,15 +78,15 @@ else
 fi
 
 # --- include/xfm.h ---
-run "xfm.h alone: C99 $strict" \
+check "xfm.h alone: C99 $strict" \
 	$cc -std=c99 $strict -I"$root/include" -fsyntax-only "$(only xfm.h c)"
-run "xfm.h alone: C11 $strict" \
+check "xfm.h alone: C11 $strict" \
 	$cc -std=c11 $strict -I"$root/include" -fsyntax-only "$(only xfm.h c)"
 if [ -n "$cxx" ]; then
-	run "xfm.h alone: C++11 $strict" \
+	check "xfm.h alone: C++11 $strict" \
 		$cxx -std=c++11 $strict -I"$root/include" -fsyntax-only \
 		"$(only xfm.h cc)"
 else
 	skip "xfm.h alone: C++" "no C++ compiler"
 fi
-exit $fail
+tap_done

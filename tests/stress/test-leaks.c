@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "mem-source.h"
+#include "tap.h"
 
 #ifdef HAVE_COMPAT
 #include <xentoollog.h>
@@ -42,8 +43,6 @@
 
 #define RSS_SLACK (1024 * 1024)
 #define RAW_FRAMES 256 /* 1 MiB raw dump */
-
-static int tap_n, tap_failed;
 
 /* TAP lines per check_loop(): behaviour, fds, mappings, and RSS (not
  * under ASan, whose quarantine keeps freed memory). */
@@ -112,20 +111,6 @@ static struct usage measure(void)
 	return u;
 }
 
-static void ok(bool good, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void ok(bool good, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", good ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	tap_failed += !good;
-}
-
 static xfm_handle *mem_h;
 
 /*
@@ -154,11 +139,11 @@ static void check_loop(const char *name, bool (*fn)(long i))
 	printf("# %s: %ld cycles: fds %ld -> %ld, maps %ld -> %ld, "
 	       "RSS %ld -> %ld KiB\n", name, cycles, a.fds, b.fds, a.maps,
 	       b.maps, a.rss_kib, b.rss_kib);
-	ok(bad == 0, "%s: %ld cycles, every call behaved (%ld did not)", name,
+	tap_ok(bad == 0, "%s: %ld cycles, every call behaved (%ld did not)", name,
 	   cycles, bad);
-	ok(a.fds >= 0 && b.fds == a.fds, "%s: open fds %ld -> %ld", name,
+	tap_ok(a.fds >= 0 && b.fds == a.fds, "%s: open fds %ld -> %ld", name,
 	   a.fds, b.fds);
-	ok(a.maps >= 0 && b.maps == a.maps, "%s: mappings %ld -> %ld", name,
+	tap_ok(a.maps >= 0 && b.maps == a.maps, "%s: mappings %ld -> %ld", name,
 	   a.maps, b.maps);
 	rss_ok = a.rss_kib > 0 && b.rss_kib - a.rss_kib <= RSS_SLACK / 1024;
 #ifdef UNDER_ASAN
@@ -167,7 +152,7 @@ static void check_loop(const char *name, bool (*fn)(long i))
 	printf("# %s: RSS not checked under ASan\n", name);
 	(void)rss_ok;
 #else
-	ok(rss_ok, "%s: RSS %ld -> %ld KiB (slack %d KiB)", name, a.rss_kib,
+	tap_ok(rss_ok, "%s: RSS %ld -> %ld KiB (slack %d KiB)", name, a.rss_kib,
 	   b.rss_kib, RSS_SLACK / 1024);
 #endif
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * Reads, writes and the window cache, against a real memory-backed
- * source: a memfd mapped frame by frame, with holes, counting its maps
- * and remembering where they went (the core unmaps them: live_maps()
- * asks the kernel which are still there).
+ * source (tests/lib/mem-source.h): a memfd mapped frame by frame, with
+ * holes, counting its maps and remembering where they went (the core
+ * unmaps them: mem_live_maps() asks the kernel which are still there).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,111 +18,10 @@
 #include <cmocka.h>
 
 #include "private.h"
+#include "mem-source.h"
 
-#define FS 4096u
+#define FS MS_FS
 #define NFRAMES 1024u /* 4 MiB of "guest" */
-
-struct mem_source {
-	struct xfm_source base;
-	int fd;
-	uint8_t present[NFRAMES];
-	unsigned int maps;
-	void *where[4096];     /* where each map went, in order */
-	pthread_mutex_t lock;
-};
-
-static struct mem_source *to_mem(struct xfm_source *s)
-{
-	return (struct mem_source *)s;
-}
-
-static int mem_geometry(struct xfm_source *s, xfm_geometry *g)
-{
-	(void)s;
-	g->frame_size = FS;
-	g->granularities = FS;
-	g->max_frame = NFRAMES - 1;
-	g->origin = XFM_ORIGIN_TEST;
-	return 0;
-}
-
-static int mem_ranges(struct xfm_source *s, xfm_range **out, size_t *n)
-{
-	(void)s;
-	*out = NULL;
-	*n = 0;
-	return 0;
-}
-
-static int64_t mem_map(struct xfm_source *s, const uint64_t *frames, size_t n,
-		       unsigned int prot, void *hint, int *err, void **addr)
-{
-	struct mem_source *m = to_mem(s);
-	int p = PROT_READ | ((prot & XFM_PROT_WRITE) ? PROT_WRITE : 0);
-	char *base = mmap(hint, n * FS, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-			  -1, 0);
-	int64_t ok = 0;
-
-	if (base == MAP_FAILED)
-		return -errno;
-	for (size_t i = 0; i < n; i++) {
-		if (frames[i] >= NFRAMES || !m->present[frames[i]]) {
-			err[i] = -ENOENT;
-			continue;
-		}
-		if (mmap(base + i * FS, FS, p, MAP_SHARED | MAP_FIXED, m->fd,
-			 (off_t)(frames[i] * FS)) == MAP_FAILED)
-			return -errno;
-		err[i] = 0;
-		ok++;
-	}
-	pthread_mutex_lock(&m->lock);
-	if (m->maps < sizeof(m->where) / sizeof(m->where[0]))
-		m->where[m->maps] = base;
-	m->maps++;
-	pthread_mutex_unlock(&m->lock);
-	*addr = base;
-	return ok;
-}
-
-/*
- * How many of the maps made so far are still mapped: mincore() fails
- * with ENOMEM on an unmapped address.  An address mapped again later is
- * one live mapping, counted once.
- */
-static unsigned int live_maps(struct mem_source *m)
-{
-	unsigned int n = 0;
-	unsigned char vec[1];
-
-	assert_true(m->maps <= sizeof(m->where) / sizeof(m->where[0]));
-	for (unsigned int i = 0; i < m->maps; i++) {
-		bool again = false;
-
-		for (unsigned int k = i + 1; k < m->maps && !again; k++)
-			again = m->where[k] == m->where[i];
-		if (!again && mincore(m->where[i], FS, vec) == 0)
-			n++;
-	}
-	return n;
-}
-
-static void mem_close(struct xfm_source *s)
-{
-	struct mem_source *m = to_mem(s);
-
-	close(m->fd);
-	xfm_source_fini(s);
-	free(m);
-}
-
-static const struct xfm_source_ops mem_ops = {
-	.name = "mem",
-	.geometry = mem_geometry,
-	.ranges = mem_ranges,
-	.map = mem_map,
-	.close = mem_close,
-};
 
 static uint8_t pattern(uint64_t addr)
 {
@@ -134,31 +33,24 @@ static uint8_t pattern(uint64_t addr)
 struct fixture {
 	xfm_handle *h;
 	struct mem_source *m;
+	volatile uint8_t hole[NFRAMES];
 };
+
+static void fill_pattern(uint8_t *buf, uint64_t len)
+{
+	for (uint64_t a = 0; a < len; a++)
+		buf[a] = pattern(a);
+}
 
 static int setup_flags(void **state, unsigned int flags)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	struct mem_source *m = calloc(1, sizeof(*m));
-	uint8_t *buf = malloc(NFRAMES * FS);
 
 	assert_non_null(fx);
-	assert_non_null(m);
-	assert_non_null(buf);
-	m->fd = memfd_create("xfm-test", MFD_CLOEXEC);
-	assert_true(m->fd >= 0);
-	for (uint64_t a = 0; a < NFRAMES * FS; a++)
-		buf[a] = pattern(a);
-	assert_int_equal(pwrite(m->fd, buf, NFRAMES * FS, 0), NFRAMES * FS);
-	free(buf);
-	memset(m->present, 1, sizeof(m->present));
-	m->present[100] = 0; /* holes */
-	m->present[513] = 0;
-	pthread_mutex_init(&m->lock, NULL);
-	assert_int_equal(xfm_source_init(&m->base, &mem_ops,
-					 &(struct xfm_open_args){ .flags = flags }, "mem"), 0);
-	assert_int_equal(xfm_handle_from_source(&m->base, &fx->h), 0);
-	fx->m = m;
+	fx->hole[100] = 1;
+	fx->hole[513] = 1;
+	assert_int_equal(mem_open(NFRAMES, fx->hole, flags, fill_pattern,
+				  &fx->m, &fx->h), 0);
 	*state = fx;
 	return 0;
 }
@@ -313,7 +205,7 @@ static void eviction_lru(void **state)
 	assert_int_equal(xfm_read(fx->h, 6 * 65536, &b, 1, 0), 0);
 	assert_int_equal(fx->m->maps - maps, 13);
 	/* Every map but the 4 cached ones has been undone. */
-	assert_int_equal(live_maps(fx->m), 4);
+	assert_int_equal(mem_live_maps(fx->m), 4);
 }
 
 static void invalidate_range(void **state)
@@ -324,14 +216,14 @@ static void invalidate_range(void **state)
 	assert_int_equal(xfm_set_cache(fx->h, 65536, 8), 0);
 	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), 0);
 	/* The frame goes away; the cached window still has it... */
-	fx->m->present[200] = 0;
+	fx->hole[200] = 1;
 	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), 0);
 	/* ...until that range is invalidated. */
 	assert_int_equal(xfm_invalidate(fx->h, 300 * FS, FS), 0);
 	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), 0);
 	assert_int_equal(xfm_invalidate(fx->h, 200 * FS + 5, 1), 0);
 	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), -ENOENT);
-	fx->m->present[200] = 1;
+	fx->hole[200] = 0;
 	assert_int_equal(xfm_read(fx->h, 200 * FS, b, 8, 0), -ENOENT);
 	assert_int_equal(xfm_invalidate(fx->h, 0, UINT64_MAX), 0);
 	assert_int_equal(fx->h->cache.nr, 0);
@@ -350,7 +242,7 @@ static void no_cache(void **state)
 	assert_int_equal(xfm_read(fx->h, 65500, b, 100, 0), 0);
 	expect_pattern(b, 65500, 100);
 	assert_int_equal(fx->m->maps - maps, 2);
-	assert_int_equal(live_maps(fx->m), 0);
+	assert_int_equal(mem_live_maps(fx->m), 0);
 }
 
 static void bad_cache_config(void **state)
@@ -396,7 +288,7 @@ static void map_nothing(void **state)
 
 	assert_int_equal(xfm_map(fx->h, e, 2, XFM_PROT_READ, NULL, &m), -ENOENT);
 	assert_null(m);
-	assert_int_equal(live_maps(fx->m), 0);
+	assert_int_equal(mem_live_maps(fx->m), 0);
 	assert_int_equal(xfm_map(fx->h, &bad, 1, XFM_PROT_READ, NULL, &m),
 			 -EINVAL);
 	assert_int_equal(xfm_map(fx->h, e, 0, XFM_PROT_READ, NULL, &m), -EINVAL);

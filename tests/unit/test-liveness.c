@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../stress/mem-source.h"
+#include "mem-source.h"
 
 #define NFRAMES 4096 /* 16 MiB: four 4 MiB dump chunks */
 

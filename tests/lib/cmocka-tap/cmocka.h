@@ -41,7 +41,7 @@ static jmp_buf tap_jmp;
 	tap_fail("\"%s\" != \"%s\"", (a), (b)); } while (0)
 #define assert_memory_equal(a, b, n) assert_true(!memcmp((a), (b), (n)))
 
-static inline int tap_run(const struct CMUnitTest *t, size_t n,
+static inline int cmocka_tap_run(const struct CMUnitTest *t, size_t n,
 			  int (*gs)(void **), int (*gt)(void **))
 {
 	void *gstate = NULL, *state;
@@ -73,5 +73,5 @@ static inline int tap_run(const struct CMUnitTest *t, size_t n,
 	return failed;
 }
 #define cmocka_run_group_tests(t, s, d) \
-	tap_run(t, sizeof(t) / sizeof((t)[0]), s, d)
+	cmocka_tap_run(t, sizeof(t) / sizeof((t)[0]), s, d)
 #endif

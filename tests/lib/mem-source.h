@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * mem-source.h - an in-process, writable memory source for the stress and
- * leak tests: a memfd holding the "guest", mapped frame by frame with
+ * mem-source.h - the tests' one memory-backed fake source: in-process,
+ * writable, a memfd holding the "guest", mapped frame by frame with
  * MAP_SHARED, so that every window of the cache sees every write, as with
- * a real guest.  Some frames are holes (-ENOENT).  No Xen, no QEMU.
+ * a real guest.  Frames whose hole[] flag is set are holes (-ENOENT); the
+ * caller may change the flags while the handle is open.  It counts its
+ * maps and remembers where the first MS_WHERE went (mem_live_maps() asks
+ * the kernel which are still mapped: the core does the unmapping).
+ * No Xen, no QEMU.  Used by the unit (cache, liveness), stress and leak
+ * tests.
  */
 #ifndef XFM_MEM_SOURCE_H
 #define XFM_MEM_SOURCE_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,12 +24,16 @@
 #include "private.h"
 
 #define MS_FS 4096u
+#define MS_WHERE 4096u
 
 struct mem_source {
 	struct xfm_source base;
 	int fd;
 	uint64_t nframes;
-	const uint8_t *hole; /* nframes flags, owned by the caller */
+	const volatile uint8_t *hole; /* nframes flags, owned by the caller */
+	pthread_mutex_t lock;
+	unsigned int maps;            /* map calls so far */
+	void *where[MS_WHERE];        /* where each map went, in order */
 };
 
 static int ms_geometry(struct xfm_source *s, xfm_geometry *g)
@@ -83,8 +94,38 @@ static int64_t ms_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 		err[i] = 0;
 		ok++;
 	}
+	pthread_mutex_lock(&m->lock);
+	if (m->maps < MS_WHERE)
+		m->where[m->maps] = base;
+	m->maps++;
+	pthread_mutex_unlock(&m->lock);
 	*addr = base;
 	return ok;
+}
+
+/*
+ * How many of the maps made so far are still mapped: mincore() fails
+ * with ENOMEM on an unmapped address.  An address mapped again later is
+ * one live mapping, counted once.  -1 if more maps were made than
+ * remembered.
+ */
+__attribute__((unused))
+static int mem_live_maps(struct mem_source *m)
+{
+	unsigned char vec[1];
+	int n = 0;
+
+	if (m->maps > MS_WHERE)
+		return -1;
+	for (unsigned int i = 0; i < m->maps; i++) {
+		bool again = false;
+
+		for (unsigned int k = i + 1; k < m->maps && !again; k++)
+			again = m->where[k] == m->where[i];
+		if (!again && mincore(m->where[i], MS_FS, vec) == 0)
+			n++;
+	}
+	return n;
 }
 
 static void ms_close(struct xfm_source *s)
@@ -92,6 +133,7 @@ static void ms_close(struct xfm_source *s)
 	struct mem_source *m = (struct mem_source *)s;
 
 	close(m->fd);
+	pthread_mutex_destroy(&m->lock);
 	xfm_source_fini(s);
 	free(m);
 }
@@ -106,12 +148,13 @@ static const struct xfm_source_ops ms_ops = {
 
 /*
  * A handle over @nframes frames of memfd, filled by @fill (may be NULL:
- * zeros).  Returns 0 or a negative errno.
+ * zeros); *@src (if not NULL) gets the source, valid until xfm_close().
+ * Returns 0 or a negative errno.
  */
-static inline int mem_handle(uint64_t nframes, const uint8_t *hole,
-			     unsigned int flags,
-			     void (*fill)(uint8_t *buf, uint64_t len),
-			     xfm_handle **out)
+static inline int mem_open(uint64_t nframes, const volatile uint8_t *hole,
+			   unsigned int flags,
+			   void (*fill)(uint8_t *buf, uint64_t len),
+			   struct mem_source **src, xfm_handle **out)
 {
 	struct mem_source *m = calloc(1, sizeof(*m));
 	uint8_t *buf;
@@ -121,6 +164,7 @@ static inline int mem_handle(uint64_t nframes, const uint8_t *hole,
 		return -ENOMEM;
 	m->nframes = nframes;
 	m->hole = hole;
+	pthread_mutex_init(&m->lock, NULL);
 	m->fd = memfd_create("xfm-stress", MFD_CLOEXEC);
 	if (m->fd < 0 || ftruncate(m->fd, (off_t)(nframes * MS_FS)) < 0) {
 		rc = -errno;
@@ -151,7 +195,18 @@ static inline int mem_handle(uint64_t nframes, const uint8_t *hole,
 	rc = xfm_handle_from_source(&m->base, out);
 	if (rc < 0)
 		ms_close(&m->base);
+	else if (src)
+		*src = m;
 	return rc;
+}
+
+/* mem_open() when the caller needs only the handle. */
+static inline int mem_handle(uint64_t nframes, const volatile uint8_t *hole,
+			     unsigned int flags,
+			     void (*fill)(uint8_t *buf, uint64_t len),
+			     xfm_handle **out)
+{
+	return mem_open(nframes, hole, flags, fill, NULL, out);
 }
 
 #endif
