@@ -348,7 +348,9 @@ typedef struct xfm_vm_root {
 	uint64_t root;
 	uint64_t root1;
 	uint64_t tcr;
-	uint32_t origin;  /* enum xfm_vm_origin: filled by xfm_get_vm_root */
+	uint32_t origin;  /* enum xfm_vm_origin: filled by xfm_get_vm_root;
+			   * xfm_set_vm_root keeps a valid one (a root from
+			   * xfm_find_vm_root), else sets _CALLER */
 	uint32_t vcpu;    /* the vCPU whose registers gave it, if any */
 } xfm_vm_root;
 
@@ -383,9 +385,9 @@ typedef struct xfm_translation {
 
 /*
  * xfm_set_vm_root - use @root (of @size bytes, sizeof(xfm_vm_root)) for
- * the handle's virtual-address calls; NULL forgets a root set before
- * (the handle then finds one again: see xfm_get_vm_root).  Drops the
- * translation cache.  Errors: -EINVAL unknown mode or flags.
+ * the handle's virtual-address calls, until replaced (xfm_invalidate
+ * keeps it); NULL forgets a root set before (the handle then finds one
+ * again: see xfm_get_vm_root).  Drops the translation cache.  Errors: -EINVAL unknown mode or flags.
  * Thread-safe; calls racing with it use the old or the new root.
  */
 int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root, size_t size);
@@ -394,10 +396,22 @@ int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root, size_t size);
  * xfm_get_vm_root - the root used by the virtual-address calls: the one
  * set by xfm_set_vm_root(), else vCPU 0's registers where the source has
  * them (a live QEMU guest through QMP), else the guest kernel's own root
- * from its VMCOREINFO.  @root->origin says which.  Errors: -ENODATA (no
+ * from its VMCOREINFO.  @root->origin says which.  A root found that way
+ * is found again after xfm_invalidate() (live registers change).  Errors: -ENODATA (no
  * root given and none found; the message says what was tried).
  */
 int xfm_get_vm_root(xfm_handle *h, xfm_vm_root *root, size_t size);
+
+/*
+ * xfm_find_vm_root - find a root from one @origin only (enum
+ * xfm_vm_origin: XFM_VM_ORIGIN_QMP / _XEN_VCPU / _DUMP_NOTE: vCPU 0's
+ * registers in the source; XFM_VM_ORIGIN_VMCOREINFO: the guest kernel's
+ * own tables, which map kernel addresses only), without using it: pass
+ * it to xfm_set_vm_root().  Errors: -ENODATA not available from there,
+ * -EINVAL.  Thread-safe.
+ */
+int xfm_find_vm_root(xfm_handle *h, unsigned int origin, xfm_vm_root *root,
+		     size_t size);
 
 /*
  * xfm_translate - translate guest-virtual @va to guest-physical through

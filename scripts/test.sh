@@ -109,6 +109,7 @@ stage platforms 25 scripts/test-platforms.sh
 stage lab 30 tests/lab/run-lab-tests.sh --build "$top/build-ci" \
 	"$top/build-ci/tests/xen/test-xen-live" tests/xen/test-dropin.sh
 stage arm-lab 30 tests/lab/run-arm-lab-tests.sh --build "$top/build-arm64"
+stage vm-agree 14 tests/vm/run-qemu-agree.sh --build "$top/build-ci"
 
 echo "== summary (full logs: build-logs/)"
 python3 scripts/tally.py --summary "$logdir"

@@ -31,6 +31,7 @@ struct tlb_slot {
 struct xfm_vm {
 	pthread_mutex_t lock;
 	bool have_root;
+	bool given;          /* by xfm_set_vm_root: kept over invalidation */
 	xfm_vm_root root;
 	unsigned int min_shift;
 	uint64_t gen;
@@ -74,8 +75,7 @@ void xfm_vm_flush(xfm_handle *h, bool forget_found_root)
 	flush_locked(vm);
 	/* A root read from live registers may have changed; one the
 	 * caller gave has not. */
-	if (forget_found_root && vm->have_root &&
-	    vm->root.origin != XFM_VM_ORIGIN_CALLER)
+	if (forget_found_root && vm->have_root && !vm->given)
 		vm->have_root = false;
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -113,7 +113,10 @@ XFM_EXPORT int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root,
 		rc = check_root(&r);
 		if (rc < 0)
 			return rc;
-		r.origin = XFM_VM_ORIGIN_CALLER;
+		/* A root from xfm_find_vm_root keeps its origin. */
+		if (r.origin < XFM_VM_ORIGIN_CALLER ||
+		    r.origin > XFM_VM_ORIGIN_VMCOREINFO)
+			r.origin = XFM_VM_ORIGIN_CALLER;
 	}
 	pthread_mutex_lock(&h->vm->lock);
 	if (root)
@@ -122,6 +125,7 @@ XFM_EXPORT int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root,
 		h->vm->have_root = false;
 		flush_locked(h->vm);
 	}
+	h->vm->given = root != NULL;
 	pthread_mutex_unlock(&h->vm->lock);
 	return 0;
 }
@@ -147,6 +151,40 @@ static int discover(xfm_handle *h, xfm_vm_root *r)
 			"the source has no vCPU registers");
 }
 
+XFM_EXPORT int xfm_find_vm_root(xfm_handle *h, unsigned int origin,
+				xfm_vm_root *root, size_t size)
+{
+	int rc = -ENODATA;
+
+	xfm_clear_error();
+	if (!h || !root || size < sizeof(*root))
+		return xfm_fail(-EINVAL, "xfm_find_vm_root: bad arguments");
+	memset(root, 0, sizeof(*root));
+	switch (origin) {
+	case XFM_VM_ORIGIN_QMP:
+	case XFM_VM_ORIGIN_XEN_VCPU:
+	case XFM_VM_ORIGIN_DUMP_NOTE:
+		if (h->src->ops->vm_root)
+			rc = h->src->ops->vm_root(h->src, 0, root);
+		if (rc == 0 && root->origin != origin)
+			rc = -ENODATA;
+		break;
+	case XFM_VM_ORIGIN_VMCOREINFO:
+		rc = xfm_vm_kernel_root(h, root);
+		break;
+	default:
+		return xfm_fail(-EINVAL, "xfm_find_vm_root: unknown origin %u",
+				origin);
+	}
+	if (rc < 0)
+		return xfm_fail(-ENODATA, "%s: no page-table root from %s",
+				h->src->label,
+				origin == XFM_VM_ORIGIN_VMCOREINFO ?
+				"the kernel's VMCOREINFO" :
+				"the source's vCPU registers");
+	return 0;
+}
+
 /* The current root (discovering it if needed) and its generation. */
 static int current_root(xfm_handle *h, xfm_vm_root *r, uint64_t *gen)
 {
@@ -166,8 +204,10 @@ static int current_root(xfm_handle *h, xfm_vm_root *r, uint64_t *gen)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&vm->lock);
-	if (!vm->have_root)
+	if (!vm->have_root) {
 		install_locked(vm, &found);
+		vm->given = false;
+	}
 	*r = vm->root;
 	*gen = vm->gen;
 	pthread_mutex_unlock(&vm->lock);

@@ -100,6 +100,14 @@ int cli_va_root(struct cli *cli, xfm_handle *h, const char *spec)
 
 	if (!spec)
 		return 0;
+	if (!strcmp(spec, "kernel") || !strcmp(spec, "vcpu")) {
+		rc = xfm_find_vm_root(h, spec[0] == 'k' ?
+				      XFM_VM_ORIGIN_VMCOREINFO :
+				      XFM_VM_ORIGIN_QMP, &r, sizeof(r));
+		if (rc == 0)
+			rc = xfm_set_vm_root(h, &r, sizeof(r));
+		return rc < 0 ? cli_lib_err(cli, rc, NULL) : 0;
+	}
 	if (cli_parse_root(spec, &r, &why) < 0)
 		return cli_usage(cli, "--root '%s': %s", spec, why);
 	rc = xfm_set_vm_root(h, &r, sizeof(r));
@@ -293,7 +301,9 @@ const struct command cmd_translate = {
 	"any VA is not mapped.\n"
 	"\n"
 	"  --root ROOT  the page-table root: x86_64:CR3, la57:CR3, pae:CR3,\n"
-	"               x86_32:CR3, x86_32_pse:CR3, arm64:TTBR0,TTBR1,TCR.\n"
+	"               x86_32:CR3, x86_32_pse:CR3, arm64:TTBR0,TTBR1,TCR;\n"
+	"               'vcpu' (vCPU 0's registers) or 'kernel' (the guest\n"
+	"               kernel's own tables, from its VMCOREINFO).\n"
 	"               Without it: vCPU 0's registers where the source has\n"
 	"               them (live QEMU), else the guest kernel's own root\n"
 	"               from its VMCOREINFO (kernel addresses only).\n"
