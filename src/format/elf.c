@@ -55,6 +55,13 @@ static uint64_t get_word(const struct xfm_elf *e, const uint8_t *p)
 	return e->is64 ? xfm_elf_get64(e, p) : xfm_elf_get32(e, p);
 }
 
+/* A word field: at @off64 in ELF64, at @off32 in ELF32. */
+static uint64_t word_at(const struct xfm_elf *e, const uint8_t *b,
+			unsigned int off64, unsigned int off32)
+{
+	return get_word(e, b + (e->is64 ? off64 : off32));
+}
+
 /* Is the table of @n entries of @entsize bytes at @off inside the file? */
 static int check_table(struct xfm_file *f, const char *what, uint64_t off,
 		       uint64_t n, uint64_t entsize)
@@ -176,68 +183,53 @@ int xfm_elf_read_header(struct xfm_file *f, struct xfm_elf *e)
 	return check_table(f, "section header", e->shoff, e->shnum, shsz);
 }
 
+/* Read entry @i of @n entries of @sz bytes in the table at @table. */
+static int read_entry(struct xfm_file *f, const char *what, uint64_t table,
+		      uint64_t n, uint64_t i, unsigned int sz, uint8_t *b)
+{
+	uint64_t off;
+
+	if (i >= n || xfm_mul_ovf(i, sz, &off) ||
+	    xfm_add_ovf(off, table, &off) || !xfm_file_has(f, off, sz))
+		return xfm_file_bad(f, table, "%s %llu is outside the file",
+				    what, (unsigned long long)i);
+	return xfm_file_read_at(f, off, b, sz, what);
+}
+
 int xfm_elf_read_shdr(struct xfm_file *f, const struct xfm_elf *e,
 		      uint64_t i, struct xfm_elf_shdr *s)
 {
-	unsigned int sz = e->is64 ? SHDR64_SIZE : SHDR32_SIZE;
 	uint8_t b[SHDR64_SIZE];
-	uint64_t off;
-	int rc;
+	int rc = read_entry(f, "section header", e->shoff, e->shnum, i,
+			    e->is64 ? SHDR64_SIZE : SHDR32_SIZE, b);
 
-	if (i >= e->shnum || xfm_mul_ovf(i, sz, &off) ||
-	    xfm_add_ovf(off, e->shoff, &off) || !xfm_file_has(f, off, sz))
-		return xfm_file_bad(f, e->shoff, "section header %llu is "
-				    "outside the file", (unsigned long long)i);
-	rc = xfm_file_read_at(f, off, b, sz, "section header");
 	if (rc < 0)
 		return rc;
 	s->name = xfm_elf_get32(e, b);
 	s->type = xfm_elf_get32(e, b + 4);
-	if (e->is64) {
-		s->off = xfm_elf_get64(e, b + 24);
-		s->size = xfm_elf_get64(e, b + 32);
-		s->link = xfm_elf_get32(e, b + 40);
-		s->info = xfm_elf_get32(e, b + 44);
-		s->entsize = xfm_elf_get64(e, b + 56);
-	} else {
-		s->off = xfm_elf_get32(e, b + 16);
-		s->size = xfm_elf_get32(e, b + 20);
-		s->link = xfm_elf_get32(e, b + 24);
-		s->info = xfm_elf_get32(e, b + 28);
-		s->entsize = xfm_elf_get32(e, b + 36);
-	}
+	s->off = word_at(e, b, 24, 16);
+	s->size = word_at(e, b, 32, 20);
+	s->link = xfm_elf_get32(e, b + (e->is64 ? 40 : 24));
+	s->info = xfm_elf_get32(e, b + (e->is64 ? 44 : 28));
+	s->entsize = word_at(e, b, 56, 36);
 	return 0;
 }
 
 int xfm_elf_read_phdr(struct xfm_file *f, const struct xfm_elf *e,
 		      uint64_t i, struct xfm_elf_phdr *p)
 {
-	unsigned int sz = e->is64 ? PHDR64_SIZE : PHDR32_SIZE;
 	uint8_t b[PHDR64_SIZE];
-	uint64_t off;
-	int rc;
+	int rc = read_entry(f, "program header", e->phoff, e->phnum, i,
+			    e->is64 ? PHDR64_SIZE : PHDR32_SIZE, b);
 
-	if (i >= e->phnum || xfm_mul_ovf(i, sz, &off) ||
-	    xfm_add_ovf(off, e->phoff, &off) || !xfm_file_has(f, off, sz))
-		return xfm_file_bad(f, e->phoff, "program header %llu is "
-				    "outside the file", (unsigned long long)i);
-	rc = xfm_file_read_at(f, off, b, sz, "program header");
 	if (rc < 0)
 		return rc;
 	p->type = xfm_elf_get32(e, b);
-	if (e->is64) {
-		p->off = xfm_elf_get64(e, b + 8);
-		p->vaddr = xfm_elf_get64(e, b + 16);
-		p->paddr = xfm_elf_get64(e, b + 24);
-		p->filesz = xfm_elf_get64(e, b + 32);
-		p->memsz = xfm_elf_get64(e, b + 40);
-	} else {
-		p->off = xfm_elf_get32(e, b + 4);
-		p->vaddr = xfm_elf_get32(e, b + 8);
-		p->paddr = xfm_elf_get32(e, b + 12);
-		p->filesz = xfm_elf_get32(e, b + 16);
-		p->memsz = xfm_elf_get32(e, b + 20);
-	}
+	p->off = word_at(e, b, 8, 4);
+	p->vaddr = word_at(e, b, 16, 8);
+	p->paddr = word_at(e, b, 24, 12);
+	p->filesz = word_at(e, b, 32, 16);
+	p->memsz = word_at(e, b, 40, 20);
 	return 0;
 }
 

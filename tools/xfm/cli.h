@@ -142,6 +142,17 @@ int cli_parse_root(const char *s, xfm_vm_root *r, const char **why);
 /* Apply --root @spec (NULL: the handle finds one); 0 or an exit code. */
 int cli_va_root(struct cli *cli, xfm_handle *h, const char *spec);
 
+/* --va and --root, for read, write and search (values above any one
+ * command's own options). */
+enum { OPT_VA = 0x1f0, OPT_VA_ROOT };
+#define VA_LONGOPTS                                          \
+	{ "va", no_argument, NULL, OPT_VA },                 \
+	{ "root", required_argument, NULL, OPT_VA_ROOT }
+/* Take @c if it is --va or --root (true), else leave it (false). */
+bool cli_va_opt(int c, bool *va, const char **root);
+/* "--root needs --va" (EXIT_USAGE) when @root is given without @va. */
+int cli_va_check(struct cli *cli, bool va, const char *root);
+
 /* --- progress.c ---------------------------------------------------- */
 
 struct progress {

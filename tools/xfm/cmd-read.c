@@ -316,7 +316,7 @@ static int choose_sink(struct cli *cli, bool raw, struct read_opts *o)
 	return 0;
 }
 
-enum { OPT_RAW = OPT_FIRST_CMD, OPT_ZERO, OPT_VA, OPT_ROOT };
+enum { OPT_RAW = OPT_FIRST_CMD, OPT_ZERO };
 
 static int read_main(struct cli *cli, int argc, char **argv)
 {
@@ -325,8 +325,7 @@ static int read_main(struct cli *cli, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "zero-fill", no_argument, NULL, OPT_ZERO },
 		{ "no-squeeze", no_argument, NULL, 'v' },
-		{ "va", no_argument, NULL, OPT_VA },
-		{ "root", required_argument, NULL, OPT_ROOT },
+		VA_LONGOPTS,
 		COMMON_LONGOPTS
 	};
 	struct read_opts o = { .sink = SINK_HEXDUMP };
@@ -344,10 +343,8 @@ static int read_main(struct cli *cli, int argc, char **argv)
 			o.flags |= XFM_READ_ZERO_FILL;
 		else if (c == 'v')
 			o.no_squeeze = true;
-		else if (c == OPT_VA)
-			o.va = true;
-		else if (c == OPT_ROOT)
-			o.root = optarg;
+		else if (cli_va_opt(c, &o.va, &o.root))
+			continue;
 		else if ((rc = cli_common_opt(cli, &cmd_read, c, argv)) >= 0)
 			return rc;
 	}
@@ -359,9 +356,8 @@ static int read_main(struct cli *cli, int argc, char **argv)
 	rc = cli_open(cli, argv[optind], 0, &h);
 	if (rc)
 		return rc;
-	if (o.root && !o.va)
-		rc = cli_usage(cli, "--root needs --va");
-	else
+	rc = cli_va_check(cli, o.va, o.root);
+	if (!rc)
 		rc = o.va ? cli_va_root(cli, h, o.root) : check_span(cli, h, &o);
 	if (!rc)
 		rc = do_read(cli, h, &o);

@@ -192,8 +192,7 @@ static int pattern_bytes(struct cli *cli, const struct search_opts *o,
 	return 0;
 }
 
-enum { OPT_HEX = OPT_FIRST_CMD, OPT_STRING, OPT_MAX, OPT_RANGE, OPT_VA,
-       OPT_ROOT };
+enum { OPT_HEX = OPT_FIRST_CMD, OPT_STRING, OPT_MAX, OPT_RANGE };
 
 static int search_opt(struct cli *cli, int c, char **argv,
 		      struct search_opts *o)
@@ -220,13 +219,9 @@ static int search_opt(struct cli *cli, int c, char **argv,
 					 "ADDR..END", optarg);
 		o->has_range = true;
 		return -1;
-	case OPT_VA:
-		o->va = true;
-		return -1;
-	case OPT_ROOT:
-		o->root = optarg;
-		return -1;
 	default:
+		if (cli_va_opt(c, &o->va, &o->root))
+			return -1;
 		return cli_common_opt(cli, &cmd_search, c, argv);
 	}
 }
@@ -238,8 +233,7 @@ static int search_main(struct cli *cli, int argc, char **argv)
 		{ "string", no_argument, NULL, OPT_STRING },
 		{ "max", required_argument, NULL, OPT_MAX },
 		{ "range", required_argument, NULL, OPT_RANGE },
-		{ "va", no_argument, NULL, OPT_VA },
-		{ "root", required_argument, NULL, OPT_ROOT },
+		VA_LONGOPTS,
 		COMMON_LONGOPTS
 	};
 	struct search_opts o = { 0 };
@@ -258,8 +252,9 @@ static int search_main(struct cli *cli, int argc, char **argv)
 				 "search')");
 	if (o.va && !o.has_range)
 		return cli_usage(cli, "--va needs --range (a virtual span)");
-	if (o.root && !o.va)
-		return cli_usage(cli, "--root needs --va");
+	rc = cli_va_check(cli, o.va, o.root);
+	if (rc)
+		return rc;
 	rc = pattern_bytes(cli, &o, argv[optind + 1], &pat, &plen);
 	if (rc)
 		return rc;

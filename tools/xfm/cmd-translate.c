@@ -114,6 +114,20 @@ int cli_va_root(struct cli *cli, xfm_handle *h, const char *spec)
 	return rc < 0 ? cli_lib_err(cli, rc, NULL) : 0;
 }
 
+bool cli_va_opt(int c, bool *va, const char **root)
+{
+	if (c == OPT_VA)
+		*va = true;
+	else if (c == OPT_VA_ROOT)
+		*root = optarg;
+	return c == OPT_VA || c == OPT_VA_ROOT;
+}
+
+int cli_va_check(struct cli *cli, bool va, const char *root)
+{
+	return root && !va ? cli_usage(cli, "--root needs --va") : 0;
+}
+
 static void print_root(const struct cli *cli, const xfm_vm_root *r,
 		       json_object *obj)
 {

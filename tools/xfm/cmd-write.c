@@ -149,9 +149,8 @@ static int run_write(struct cli *cli, const char *source, struct write_opts *o)
 	rc = cli_open(cli, source, XFM_OPEN_WRITE, &h);
 	if (rc)
 		return rc;
-	if (o->root && !o->va)
-		rc = cli_usage(cli, "--root needs --va");
-	else
+	rc = cli_va_check(cli, o->va, o->root);
+	if (!rc)
 		rc = o->va ? cli_va_root(cli, h, o->root)
 			   : cli_check_span(cli, h, o->addr, o->len,
 					    "; nothing written");
@@ -163,7 +162,7 @@ static int run_write(struct cli *cli, const char *source, struct write_opts *o)
 	return rc;
 }
 
-enum { OPT_HEX = OPT_FIRST_CMD, OPT_FILE, OPT_FORCE, OPT_VA, OPT_ROOT };
+enum { OPT_HEX = OPT_FIRST_CMD, OPT_FILE, OPT_FORCE };
 
 /* One option; -1 to go on, else the exit code to return at once. */
 static int write_opt(struct cli *cli, int c, char **argv,
@@ -186,13 +185,9 @@ static int write_opt(struct cli *cli, int c, char **argv,
 	case OPT_FORCE:
 		*force = true;
 		return -1;
-	case OPT_VA:
-		o->va = true;
-		return -1;
-	case OPT_ROOT:
-		o->root = optarg;
-		return -1;
 	default:
+		if (cli_va_opt(c, &o->va, &o->root))
+			return -1;
 		return cli_common_opt(cli, &cmd_write, c, argv);
 	}
 }
@@ -203,8 +198,7 @@ static int write_main(struct cli *cli, int argc, char **argv)
 		{ "hex", required_argument, NULL, OPT_HEX },
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "force-write", no_argument, NULL, OPT_FORCE },
-		{ "va", no_argument, NULL, OPT_VA },
-		{ "root", required_argument, NULL, OPT_ROOT },
+		VA_LONGOPTS,
 		COMMON_LONGOPTS
 	};
 	struct write_opts o = { .fd = -1 };
