@@ -17,7 +17,7 @@ usage() {
     cat <<'EOF'
 usage: lab/lab.sh [--arch x86_64|arm64] [--kernel-page 4k|16k] [--guests "pvh pv"]
                   --payload DIR --run 'CMD' [--timeout SECS] [--guest-timeout SECS]
-                  [--out DIR] [--keep] [--xen-loglvl LVL]
+                  [--out DIR] [--keep] [--xen-loglvl LVL] [--debs DIR]
   --kernel-page P     dom0 kernel page: 4k (default) or, on arm64, 16k
                       (or $XFM_LAB_KERNEL_PAGE)
   --payload DIR       copied into dom0 as /payload (CMD runs there)
@@ -29,6 +29,8 @@ usage: lab/lab.sh [--arch x86_64|arm64] [--kernel-page 4k|16k] [--guests "pvh pv
   --out DIR           console.log and files sent with lab-export land here
   --keep              keep the run directory ($XFM_LAB_RUN_DIR or $TMPDIR or /tmp)
   --xen-loglvl LVL    Xen log level while CMD runs (default warning; "" = unchanged)
+  --debs DIR          unpack DIR's .deb files (dpkg-deb -x) into dom0's root, except
+                      -dbgsym, -dev and python3- packages: xfm as users install it
   --retries N         boot again up to N times when the VM fails before CMD
                       starts (default 1, or $XFM_LAB_RETRIES)
 Environment: XFM_LAB_DIR (cache, default /var/tmp/xfm-lab), XFM_LAB_RUN_DIR, XFM_LAB_RETRIES,
@@ -40,6 +42,7 @@ parse_args() {
     LAB_ARCH=x86_64 LAB_GUESTS=default LAB_PAYLOAD='' LAB_RUN_CMD='' LAB_TIMEOUT=120
     LAB_GUEST_TIMEOUT=120 LAB_OUT='' LAB_KEEP=0 LAB_XEN_LOGLVL=warning
     LAB_RETRIES=${XFM_LAB_RETRIES:-1} LAB_KERNEL_PAGE=${XFM_LAB_KERNEL_PAGE:-4k}
+    LAB_DEBS=''
     while [ $# -gt 0 ]; do
         case $1 in
             --arch) LAB_ARCH=$2; shift 2 ;;
@@ -53,6 +56,7 @@ parse_args() {
             --keep) LAB_KEEP=1; shift ;;
             --xen-loglvl) LAB_XEN_LOGLVL=$2; shift 2 ;;
             --retries) LAB_RETRIES=$2; shift 2 ;;
+            --debs) LAB_DEBS=$2; shift 2 ;;
             -h | --help) usage; exit 0 ;;
             *) usage >&2; exit "$LAB_RC_USAGE" ;;
         esac
@@ -62,6 +66,8 @@ parse_args() {
     [ -n "$LAB_RUN_CMD" ] || bad="--run CMD is required"
     [[ $LAB_TIMEOUT =~ ^[0-9]+$ && $LAB_GUEST_TIMEOUT =~ ^[0-9]+$ ]] || bad="timeouts are seconds"
     [[ $LAB_RETRIES =~ ^[0-9]+$ ]] || bad="--retries wants a number"
+    [ -z "$LAB_DEBS" ] || compgen -G "$LAB_DEBS/*.deb" > /dev/null ||
+        bad="--debs DIR holds no .deb file"
     [[ $LAB_ARCH =~ ^[a-z0-9_]+$ ]] || bad="bad --arch"
     [[ $LAB_KERNEL_PAGE =~ ^(4k|16k)$ ]] || bad="--kernel-page is 4k or 16k"
     [[ $LAB_XEN_LOGLVL =~ ^[a-z]*$ ]] || bad="bad --xen-loglvl"
@@ -175,6 +181,35 @@ prepare() {
     rm -rf "$RUN/payload-root"
     # The kernel unpacks concatenated cpio archives in order.
     lab_append_archive "$RUN/initramfs" "$RUN/payload.cpio.gz"
+    if [ -n "$LAB_DEBS" ]; then
+        build_debs_archive "$RUN/debs-root" "$LAB_DEBS" "$RUN/base.list" "$RUN/debs.cpio.gz"
+        rm -rf "$RUN/debs-root"
+        lab_append_archive "$RUN/initramfs" "$RUN/debs.cpio.gz"
+    fi
+}
+
+# --debs: the packages' files at their installed paths (as dpkg-deb -x puts
+# them), plus the libraries their ELF files need that the base image lacks.
+build_debs_archive() {
+    local stage=$1 dir=$2 base_list=$3 out=$4 d f
+    rm -rf "$stage"
+    mkdir -p "$stage"
+    for d in "$dir"/*.deb; do
+        case ${d##*/} in *-dbgsym_* | *-dev_* | python3-*) continue ;; esac
+        dpkg-deb -x "$d" "$stage" || lab_die "cannot unpack $d"
+        lab_log "dom0 gets $(dpkg-deb -f "$d" Package) $(dpkg-deb -f "$d" Version) ($(dpkg-deb -f "$d" Architecture))"
+    done
+    local -a elves=()
+    while IFS= read -r -d '' f; do
+        lab_is_elf "$f" && elves+=("$f")
+    done < <(find "$stage" -type f -print0)
+    if [ "${#elves[@]}" -gt 0 ]; then
+        mkdir -p "$stage.extra"
+        lab_stage_payload_deps "$stage.extra" "$base_list" "$stage" "${elves[@]}"
+        cp -a "$stage.extra/." "$stage/"
+        rm -rf "$stage.extra"
+    fi
+    lab_cpio_gz "$stage" "$out"
 }
 
 # shellcheck disable=SC2317 # invoked by trap

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages a task needs, only those missing.
-#   scripts/deps.sh build|test|demo|bench
+#   scripts/deps.sh build|test|deb|demo|bench
 set -euo pipefail
 
 build=(gcc meson ninja-build pkg-config libxen-dev libcmocka-dev
@@ -11,12 +11,15 @@ lab=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
 # is compared with it); xen-utils-4.17 (above): Xen's readnotes.
 tests=(qemu-system-x86 qemu-utils gdb binutils python3-pytest python3-mesonpy
        python3-pip patchelf g++ bsdextrautils fuse3 crash python3-drgn)
+# Debian packages of xfm (tests/deb): build, check, a Debian 12 root to install in.
+deb=(debhelper dpkg-dev dh-python lintian mmdebstrap file)
 
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
-test) want=("${build[@]}" "${lab[@]}" "${tests[@]}") ;;
+test) want=("${build[@]}" "${lab[@]}" "${tests[@]}" "${deb[@]}") ;;
+deb) want=("${build[@]}" "${deb[@]}") ;;
 demo | bench) want=("${build[@]}" "${lab[@]}") ;;
-*) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+*) echo "usage: $0 build|test|deb|demo|bench" >&2; exit 2 ;;
 esac
 
 missing=()
