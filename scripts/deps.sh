@@ -9,7 +9,10 @@ lab=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
      linux-image-amd64 busybox-static cpio kmod)
 # g++: the C++ header checks; bsdextrautils: hexdump (the CLI's hexdump
 # is compared with it); xen-utils-4.17 (above): Xen's readnotes.
-tests=(qemu-system-x86 qemu-utils gdb binutils python3-pytest python3-mesonpy
+# qemu-system-arm, gcc-aarch64-linux-gnu: the vm-agree stage's arm64
+# guests and their init (tests/vm/).
+tests=(qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu qemu-utils gdb
+       binutils python3-pytest python3-mesonpy
        python3-pip patchelf g++ bsdextrautils fuse3 crash python3-drgn)
 # Debian packages of xfm (tests/deb): build, check, a Debian 12 root to install in.
 deb=(debhelper dpkg-dev dh-python lintian mmdebstrap file)
