@@ -98,16 +98,17 @@ meson_stage() {
 }
 
 # The stages: NAME, least results, command.
-stage ci 290 meson_stage ci -- -Dbuildtype=debugoptimized
-stage asan 280 meson_stage asan -- -Dbuildtype=debug \
+stage ci 340 meson_stage ci -- -Dbuildtype=debugoptimized
+stage asan 330 meson_stage asan -- -Dbuildtype=debug \
 	-Db_sanitize=address,undefined -Db_lundef=false
-stage tsan 15 meson_stage tsan --suite threads -- -Dbuildtype=debug \
+stage tsan 20 meson_stage tsan --suite threads -- -Dbuildtype=debug \
 	-Db_sanitize=thread -Db_lundef=false
 stage python 5 scripts/test-python.sh "$top/build-ci"
 stage mount-live 8 tests/mount/test-live-guest.py "$top/build-ci"
 stage platforms 25 scripts/test-platforms.sh
 stage lab 30 tests/lab/run-lab-tests.sh --build "$top/build-ci" \
-	"$top/build-ci/tests/xen/test-xen-live" tests/xen/test-dropin.sh
+	"$top/build-ci/tests/xen/test-xen-live" tests/xen/test-dropin.sh \
+	tests/xen/test-badinput-xen.sh
 stage deb 15 tests/deb/run-deb-tests.sh
 stage arm-lab 30 tests/lab/run-arm-lab-tests.sh --build "$top/build-arm64"
 stage vm-agree 14 tests/vm/run-qemu-agree.sh --build "$top/build-ci"
