@@ -108,7 +108,7 @@ stage mount-live 8 tests/mount/test-live-guest.py "$top/build-ci"
 stage platforms 25 scripts/test-platforms.sh
 stage lab 30 tests/lab/run-lab-tests.sh --build "$top/build-ci" \
 	"$top/build-ci/tests/xen/test-xen-live" tests/xen/test-dropin.sh \
-	tests/xen/test-badinput-xen.sh
+	tests/xen/test-badinput-xen.sh "$top/build-ci/tests/xen/py/test-mount-xen"
 stage deb 15 tests/deb/run-deb-tests.sh
 stage arm-lab 30 tests/lab/run-arm-lab-tests.sh --build "$top/build-arm64"
 stage vm-agree 14 tests/vm/run-qemu-agree.sh --build "$top/build-ci"
