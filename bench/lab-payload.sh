@@ -52,10 +52,11 @@ mount -t tmpfs -o "size=$((mem + 64))m" tmpfs /bench || exit 1
 rc=0
 before=
 [ -x ./bench-xen-before ] && before="--before ./bench-xen-before"
+[ -f ./xfm-dropin.so.1 ] && before="$before --dropin $PWD/xfm-dropin.so.1"
 # Stop in time to print what was measured (lab.sh kills the payload at
 # its --timeout, and the JSON with it).
 limit=
-command -v timeout > /dev/null && limit="timeout ${BENCH_XEN_TIMEOUT:-780}"
+command -v timeout > /dev/null && limit="timeout ${BENCH_XEN_TIMEOUT:-1500}"
 # shellcheck disable=SC2086
 $limit ./bench-xen --reps "$reps" $before --fill --small "${XFM_GUEST_PVH_DOMID:-0}" --dir /bench \
     "$domid" > /tmp/bench-xen.json || rc=$?

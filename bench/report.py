@@ -1,15 +1,32 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-only
-"""report.py - merge the benchmark outputs into one JSON file and print
-the markdown table (bench/run.sh calls it).
+"""report.py - the one script behind every benchmark figure in the docs.
 
-usage: report.py --out FILE --machine JSON [--file FILE.json]
-                 [--lab LAB-STDOUT] [--lab-status N]
+  report.py --out FILE --machine JSON [--file HOST.json]
+            [--lab LAB-STDOUT --lab-status N]...
+      merge what bench/run.sh measured into FILE (refused if FILE exists:
+      result files are never overwritten) and print its table.
+  report.py --table RESULT.json
+      print the markdown table of a committed result file.
+  report.py --check DOC... / --update DOC...
+      every block of DOC between
+        <!-- bench-table: bench/results/NAME.json -->
+        <!-- /bench-table -->
+      must be exactly what --table prints for that file (--check exits 1
+      naming the first difference; --update rewrites the blocks).
+
+Cells are median [min-max] over every repetition of every boot; a ratio
+is computed per repetition (xfm and reference measured side by side in
+the same boot) and then summarised the same way.
 """
 import argparse
 import json
+import os
+import re
 import statistics
 import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def stats(v):
@@ -44,17 +61,8 @@ def parse_lab(path):
     return env, data
 
 
-def summarise(m, a="xfm", b="ref"):
-    """Stats of both series and of the paired ratios a/b."""
-    out = {k: stats(v) for k, v in m.items() if isinstance(v, list)}
-    if a in m and b in m:
-        out["ratio_" + a + "_" + b] = stats(
-            [x / y for x, y in zip(m[a], m[b]) if y])
-    return out
-
-
-def fmt_rate(v, unit):
-    if unit == "bytes/s" or unit == "guest bytes/s":
+def fmt(v, unit):
+    if unit in ("bytes/s", "guest bytes/s"):
         return "%.0f MiB/s" % (v / 2**20)
     if unit == "us/frame":
         return "%.2f µs" % v
@@ -67,173 +75,288 @@ def fmt_rate(v, unit):
     return "%.0f" % v
 
 
-def cell(s, unit):
-    return "%s [%s–%s]" % (fmt_rate(s["median"], unit),
-                            fmt_rate(s["min"], unit), fmt_rate(s["max"], unit))
+def cell(v, unit):
+    s = stats(v)
+    return "%s [%s–%s]" % (fmt(s["median"], unit), fmt(s["min"], unit),
+                            fmt(s["max"], unit))
 
 
-def ratio_cell(s):
-    return "**%.2f×** [%.2f–%.2f]" % (s["median"], s["min"], s["max"])
+def labs_of(result):
+    """Every boot's raw data (old files hold one "lab")."""
+    labs = result.get("labs")
+    if labs is None:
+        labs = [result["lab"]] if result.get("lab") else []
+    return [b for b in labs if b and b.get("raw")]
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def row(self, measure, ref_name, unit, ms, a, b, goal, test,
+            inverse=False, scale=1.0):
+        """ms: the measure's dict in each boot.  inverse: costs."""
+        ms = [m for m in ms if m and m.get(a) and m.get(b)]
+        if not ms:
+            return
+        va = [x for m in ms for x in m[a]]
+        vb = [y for m in ms for y in m[b]]
+        ratios = []
+        for m in ms:
+            if len(m[a]) == len(m[b]):
+                pairs = list(zip(m[a], m[b]))
+            else:
+                # Fewer reference runs (xl dump-core): each xfm repetition
+                # against that boot's reference median.
+                med = statistics.median(m[b])
+                pairs = [(x, med) for x in m[a]]
+            ratios += [(y / x if inverse else x / (y * scale))
+                       for x, y in pairs if x and y]
+        r = stats(ratios)
+        ok = test(r["median"]) if test else None
+        self.rows.append("| %s | %s | %s | %s | **%.2f×** [%.2f–%.2f] | %s "
+                         "| %s |" % (measure, cell(va, unit), ref_name,
+                                     cell(vb, unit), r["median"], r["min"],
+                                     r["max"], goal, "—" if ok is None else
+                                     "yes" if ok else "**no**"))
+
+
+def ge(g):
+    return lambda r: r >= g
+
+
+def host_rows(t, hm):
+    if "rand8_file" in hm:
+        m = hm["rand8_file"]
+        mib = m["params"]["file_bytes"] // 2**20
+        t.row("random 8-byte xfm_read of a %d MiB raw file, reads/s" % mib,
+              "`mmap` + `memcpy`, same file and addresses", "reads/s", [m],
+              "xfm", "ref", "≥ 0.5×", ge(0.5))
+        t.row("random 8-byte xfm_read, against a `pread` per read",
+              "`pread` loop", "reads/s", [m], "xfm", "pread", "—", None)
+    if "threads" in hm:
+        m = hm["threads"]
+        for n in range(2, m["params"]["cpus"] + 1):
+            t.row("cache hits, %d threads on one handle (ratio = rate / "
+                  "(%d × 1 thread))" % (n, n), "1 thread", "reads/s", [m],
+                  "t%d" % n, "t1", "≥ 0.8×", ge(0.8), scale=n)
+        t.row("cache hits of one thread while another misses (ratio = "
+              "with / without)", "the same thread alone", "reads/s", [m],
+              "hits_with_misser", "hits_alone", "—", None)
+    if "search" in hm:
+        m = hm["search"]
+        t.row("`xfm search` of a %d MiB raw file, bytes/s" %
+              (m["params"]["file_bytes"] // 2**20),
+              "`grep -c -a -F`, same file and pattern", "bytes/s", [m],
+              "xfm", "ref", "≥ 0.5×", ge(0.5))
+    if "seqread" in hm:
+        m = hm["seqread"]
+        t.row("sequential read of a %d MiB ELF dump, 1 MiB xfm_read chunks"
+              % (m["params"]["memory_bytes"] // 2**20),
+              "`pread` loop, same file and chunk, warm", "bytes/s", [m],
+              "xfm", "ref", "≥ 0.9×", ge(0.9))
+    for k, what in (("file_dump_rss", "peak RSS"),
+                    ("file_dump_mapped", "peak mapped bytes")):
+        if k not in hm:
+            continue
+        m = hm[k]
+        p = m["params"]
+        t.row("%s of xfm_dump (host, ELF): %d MiB source vs %d MiB (ratio = "
+              "small/large)" % (what, p["large_bytes"] // 2**20,
+                                p["small_bytes"] // 2**20),
+              "%d MiB source" % (p["small_bytes"] // 2**20), "KiB", [m],
+              "large", "small", "bounded (≈ 1×)", ge(0.8), inverse=True)
+
+
+def lab_rows(t, labs):
+    lm = [b["raw"]["measures"] for b in labs]
+    get = lambda k: [m.get(k) for m in lm]
+    gmib = labs[0]["raw"]["guest"]["bytes"] // 2**20
+    t.row("batch map + touch + unmap, 64 MiB (16384 frames), frames/s",
+          "Debian libxenforeignmemory", "frames/s", get("map64"), "xfm",
+          "ref", "≥ 1.0×", ge(1.0))
+    for k, size, goal in (("rand8", "8-byte", 30), ("rand4k", "4 KiB", 10)):
+        t.row("random %s reads over %d MiB guest, reads/s" % (size, gmib),
+              "one map+read+unmap per read (Debian lib)", "reads/s", get(k),
+              "xfm", "ref", "≥ %d×" % goal, ge(goal))
+        t.row("random %s reads, against an LRU of 512 one-frame maps" %
+              size, "LibVMI-style page cache (Debian lib)", "reads/s",
+              get(k), "xfm", "ref_lru", "—", None)
+        t.row("random %s reads, against the guest mapped once" % size,
+              "whole guest mapped (Debian lib) + `memcpy`", "reads/s",
+              get(k), "xfm", "ref_whole", "≥ 0.5×", ge(0.5))
+        # Files of before this round: the cache sized by hand.
+        t.row("random %s reads, cache sized to the guest" % size, "same",
+              "reads/s", get(k), "xfm_fit", "ref", "≥ %d×" % goal,
+              ge(goal))
+    t.row("dump %d MiB paused guest (xen-core), guest bytes/s" % gmib,
+          "`xl dump-core`", "guest bytes/s", get("dump"), "xfm", "ref",
+          "≥ 10×", ge(10))
+    t.row("dump, against the best program on Debian's library",
+          "4096-frame maps + `write`, same tmpfs", "guest bytes/s",
+          get("dump"), "xfm", "ref_batched", "≥ 0.9×", ge(0.9))
+    for k, what in (("dump_rss", "peak RSS"),
+                    ("dump_mapped", "peak mapped bytes")):
+        ms = [m for m in get(k) if m]
+        if not ms:
+            continue
+        p = ms[0]["params"]
+        t.row("%s of xfm_dump (lab, live guests): %d MiB vs %d MiB (ratio = "
+              "small/large)" % (what, p["large_bytes"] // 2**20,
+                                p["small_bytes"] // 2**20),
+              "%d MiB guest" % (p["small_bytes"] // 2**20), "KiB", ms,
+              "large", "small", "bounded (≈ 1×)", ge(0.8), inverse=True)
+    t.row("peak RSS while dumping the guest: xl dump-core / xfm",
+          "`xl dump-core`", "KiB", get("dump"), "xfm_rss_kib", "ref_rss_kib",
+          "—", None, inverse=True)
+    for b in (1, 16, 256, 4096, 65536):
+        ms = [m for m in get("scale_%d" % b) if m]
+        us = [{k: [1e6 / v for v in m[k]] for k in ("xfm", "ref", "dropin")
+               if k in m} for m in ms]
+        t.row("map+touch+unmap cost per frame, batch %d" % b,
+              "Debian lib, same batch", "us/frame", us, "xfm", "ref",
+              "≥ 1.0×", ge(1.0), inverse=True)
+        t.row("… the drop-in's xenforeignmemory_map, batch %d" % b,
+              "Debian lib, same batch", "us/frame", us, "dropin", "ref",
+              "≥ 1.0×", ge(1.0), inverse=True)
+
+
+def table(result, name):
+    """The markdown of a result file: the same text for the same file."""
+    t = Table()
+    labs = labs_of(result)
+    if labs:
+        lab_rows(t, labs)
+    if result.get("host"):
+        host_rows(t, result["host"]["raw"]["measures"])
+    out = []
+    mc = result["machine"]
+    out.append("Machine: %s, %s cores, kernel %s%s." % (
+        mc.get("cpu"), mc.get("cores"), mc.get("kernel"),
+        ", load average %s at start" % mc["loadavg"] if "loadavg" in mc
+        else ""))
+    if labs:
+        env = labs[0].get("env") or {}
+        reps = sum(b["raw"]["reps"] for b in labs)
+        out.append("Live rows: Xen %s lab under QEMU TCG (absolute times "
+                   "mean little; the ratios are the result), dom0 kernel "
+                   "%s, PVH guest of %d MiB (wanted %s), %d boot(s), %d "
+                   "repetitions in all." % (
+                       env.get("xen"), env.get("kernel"),
+                       labs[0]["raw"]["guest"]["bytes"] // 2**20,
+                       env.get("guest_mb_wanted"), len(labs), reps))
+        bad = [str(b.get("status")) for b in labs if b.get("status")]
+        if bad:
+            out.append("**%d boot(s) ended with a non-zero status (%s): "
+                       "their rows are those measured before that.**" %
+                       (len(bad), ", ".join(bad)))
+    if result.get("host"):
+        out.append("Host rows: on the host itself, %d repetitions." %
+                   result["host"]["raw"]["reps"])
+    out.append("Cells: median [min–max] over every repetition; ratio = "
+               "xfm / reference per repetition (for costs: reference / "
+               "xfm), so > 1 is better for xfm.")
+    out.append("")
+    out.append("| measure | xfm | reference | reference value | ratio | "
+               "goal | met |")
+    out.append("|---|---|---|---|---|---|---|")
+    out += t.rows
+    out.append("")
+    out.append("Every repetition: `%s`." % name)
+    return "\n".join(out) + "\n"
+
+
+def table_of_file(name):
+    with open(os.path.join(ROOT, name)) as f:
+        return table(json.load(f), name)
+
+
+BLOCK = re.compile(r"(<!-- bench-table: (\S+) -->\n)(.*?)(<!-- /bench-table -->)",
+                   re.S)
+
+
+def docs(paths, update):
+    bad = 0
+    for path in paths:
+        with open(path) as f:
+            text = f.read()
+        blocks = BLOCK.findall(text)
+        if not blocks:
+            print("report.py: %s: no bench-table block" % path)
+            bad += 1
+
+        def regen(m):
+            return m.group(1) + table_of_file(m.group(2)) + m.group(4)
+        new = BLOCK.sub(regen, text)
+        if new == text:
+            print("ok - %s: %d table(s) match their result files" %
+                  (path, len(blocks)))
+            continue
+        if update:
+            with open(path, "w") as f:
+                f.write(new)
+            print("report.py: %s: updated" % path)
+            continue
+        for (_, name, old, _) in blocks:
+            want = table_of_file(name)
+            if old != want:
+                a, b = old.splitlines(), want.splitlines()
+                for i in range(max(len(a), len(b))):
+                    x = a[i] if i < len(a) else "(nothing)"
+                    y = b[i] if i < len(b) else "(nothing)"
+                    if x != y:
+                        print("not ok - %s: table of %s, line %d:\n"
+                              "#   document: %s\n#   report.py: %s" %
+                              (path, name, i + 1, x, y))
+                        break
+        bad += 1
+    return 1 if bad else 0
+
+
+def merge(args):
+    if os.path.exists(args.out):
+        print("report.py: %s exists: result files are never overwritten"
+              % args.out, file=sys.stderr)
+        return 1
+    result = {"machine": json.loads(args.machine), "host": None, "labs": []}
+    if args.file:
+        with open(args.file) as f:
+            result["host"] = {"raw": json.load(f)}
+    status = args.lab_status or []
+    for i, path in enumerate(args.lab or []):
+        env, data = parse_lab(path)
+        result["labs"].append({
+            "env": env, "status": status[i] if i < len(status) else None,
+            "raw": data, "under_qemu_tcg": True})
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    os.rename(tmp, args.out)
+    name = os.path.relpath(os.path.abspath(args.out), ROOT)
+    print(table(result, name))
+    return 0
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--machine", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--machine")
     ap.add_argument("--file")
-    ap.add_argument("--lab")
-    ap.add_argument("--lab-status", type=int)
+    ap.add_argument("--lab", action="append")
+    ap.add_argument("--lab-status", type=int, action="append")
+    ap.add_argument("--table")
+    ap.add_argument("--check", nargs="+")
+    ap.add_argument("--update", nargs="+")
     args = ap.parse_args()
-
-    result = {"machine": json.loads(args.machine), "host": None, "lab": None}
-    result["machine"]["host_rows_under_qemu"] = False
-    rows = []
-
-    def row(measure, ref_name, unit, m, a, b, goal, test, inverse=False):
-        """inverse: the series are costs (lower is better)."""
-        if not m or not m.get(a) or not m.get(b):
-            return
-        sa, sb = stats(m[a]), stats(m[b])
-        if len(m[a]) == len(m[b]):
-            pairs = [(x, y) for x, y in zip(m[a], m[b]) if x and y]
-        else:
-            # Fewer reference runs (xl dump-core): each xfm repetition
-            # against the reference's median.
-            pairs = [(x, sb["median"]) for x in m[a] if x]
-        r = stats([(y / x) if inverse else (x / y) for x, y in pairs])
-        ok = test(r["median"]) if test else None
-        rows.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-            measure, cell(sa, unit), ref_name, cell(sb, unit), ratio_cell(r),
-            goal, "—" if ok is None else "yes" if ok else "**no**"))
-
-    if args.file:
-        with open(args.file) as f:
-            fd = json.load(f)
-        result["host"] = {"raw": fd, "summary": {
-            k: summarise(v) for k, v in fd["measures"].items()}}
-    if args.lab:
-        env, data = parse_lab(args.lab)
-        result["lab"] = {
-            "env": env, "status": args.lab_status, "raw": data,
-            "under_qemu_tcg": True,
-            "note": "Xen lab (lab/lab.sh) under QEMU TCG: absolute times "
-                    "mean little, the ratios are the result. The lab has "
-                    "no guest memory option; bench/lab-payload.sh creates "
-                    "its own paused PVH guest, as large as dom0 can dump "
-                    "into RAM (guest_mb vs guest_mb_wanted)."}
-        if data:
-            result["lab"]["summary"] = {
-                k: summarise(v) for k, v in data["measures"].items()}
-            s = result["lab"]["summary"]
-            for k in ("rand8", "rand4k"):
-                m = data["measures"][k]
-                s[k]["ratio_xfm_fit_ref"] = stats(
-                    [x / y for x, y in zip(m["xfm_fit"], m["ref"])])
-
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-
-    # --- the table ---------------------------------------------------
-    ge = lambda g: (lambda r: r >= g)
-    lab = result["lab"]["raw"] if result["lab"] else None
-    if lab:
-        lm = lab["measures"]
-        for k in ("map64", "rand8", "rand4k", "dump", "dump_rss"):
-            if k not in lm:
-                rows.append("| %s | (not measured: the lab run ended "
-                            "first) | | | | | |" % k)
-        gmib = lab["guest"]["bytes"] // 2**20
-        row("batch map + touch + unmap, 64 MiB (16384 frames), frames/s",
-            "Debian libxenforeignmemory", "frames/s", lm.get("map64"), "xfm",
-            "ref", "≥ 1.0×", ge(1.0))
-        row("random 8-byte reads over %d MiB guest, reads/s (default cache)"
-            % gmib, "one map+read+unmap per read (Debian lib)", "reads/s",
-            lm.get("rand8"), "xfm", "ref", "≥ 30×", ge(30))
-        row("random 8-byte reads, cache sized to the guest",
-            "same", "reads/s", lm.get("rand8"), "xfm_fit", "ref", "≥ 30×",
-            ge(30))
-        row("random 4 KiB reads over %d MiB guest, reads/s (default cache)"
-            % gmib, "one map+read+unmap per read (Debian lib)", "reads/s",
-            lm.get("rand4k"), "xfm", "ref", "≥ 10×", ge(10))
-        row("random 4 KiB reads, cache sized to the guest", "same",
-            "reads/s", lm.get("rand4k"), "xfm_fit", "ref", "≥ 10×", ge(10))
-        row("dump %d MiB paused guest (xen-core), guest bytes/s" % gmib,
-            "`xl dump-core`", "guest bytes/s", lm.get("dump"), "xfm", "ref",
-            "≥ 3× faster", ge(3))
-        if "xfm_before" in (lm.get("dump") or {}):
-            row("dump, libxfm before the direct-map dump commit",
-                "`xl dump-core`", "guest bytes/s", lm.get("dump"), "xfm_before",
-                "ref", "≥ 3× faster", ge(3))
-    if result["host"]:
-        hm = result["host"]["raw"]["measures"]
-        sq = hm["seqread"]
-        row("sequential read of a %d MiB ELF dump, 1 MiB xfm_read chunks"
-            % (sq["params"]["memory_bytes"] // 2**20),
-            "`pread` loop, same file and chunk, warm", "bytes/s", sq,
-            "xfm", "ref", "≥ 0.9×", ge(0.9))
-        fr = hm["file_dump_rss"]
-        p = fr["params"]
-        row("peak RSS of xfm_dump (host, ELF): %d MiB source vs %d MiB "
-            "(ratio = small/large RSS)" % (p["large_bytes"] // 2**20,
-                                           p["small_bytes"] // 2**20),
-            "%d MiB source" % (p["small_bytes"] // 2**20), "KiB", fr,
-            "large", "small", "bounded (≈ 1×)", lambda r: r >= 0.8,
-            inverse=True)
-    if lab:
-        dr = lm.get("dump_rss") or {"params": {"large_bytes": 0,
-                                                "small_bytes": 0}}
-        p = dr["params"]
-        row("peak RSS of xfm_dump (lab, live guests): %d MiB vs %d MiB "
-            "(ratio = small/large RSS)" % (p["large_bytes"] // 2**20,
-                                           p["small_bytes"] // 2**20),
-            "%d MiB guest" % (p["small_bytes"] // 2**20), "KiB", dr,
-            "large", "small", "bounded (≈ 1×)", lambda r: r >= 0.8,
-            inverse=True)
-        d = lm.get("dump")
-        row("peak RSS while dumping the guest: xl dump-core / xfm",
-            "`xl dump-core`", "KiB", d, "xfm_rss_kib", "ref_rss_kib",
-            "—", None, inverse=True)
-        for b in (1, 16, 256, 4096, 65536):
-            m = lm.get("scale_%d" % b)
-            if not m:
-                continue
-            us = {k: [1e6 / v for v in m[k]] for k in ("xfm", "ref")}
-            row("map+touch+unmap cost per frame, batch %d" % b,
-                "Debian lib, same batch", "us/frame", us, "xfm", "ref",
-                "the curve", None, inverse=True)
-
-    mc = result["machine"]
-    print()
-    print("Machine: %s, %s cores, kernel %s%s." % (
-        mc.get("cpu"), mc.get("cores"), mc.get("kernel"),
-        ", load average %s at start" % mc["loadavg"] if "loadavg" in mc
-        else ""))
-    if lab:
-        env = result["lab"]["env"] or {}
-        print("Live rows: Xen %s lab under QEMU TCG (absolute times mean "
-              "little; the ratios are the result), dom0 kernel %s, PVH "
-              "guest of %d MiB (wanted %s), %d repetitions." % (
-                  env.get("xen"), env.get("kernel"), gmib,
-                  env.get("guest_mb_wanted"), lab["reps"]))
-        if result["lab"]["status"]:
-            print("**The lab run ended with status %s: its rows are those "
-                  "measured before that.**" % result["lab"]["status"])
-    if result["host"]:
-        print("Host rows: on the host itself, %d repetitions." %
-              result["host"]["raw"]["reps"])
-    print("Cells: median [min–max] over the repetitions; ratio = xfm / "
-          "reference per repetition (for costs: reference / xfm), so > 1 "
-          "is better for xfm.")
-    print()
-    print("| measure | xfm | reference | reference value | ratio | goal "
-          "| met |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(r)
-    print()
-    print("JSON: %s" % args.out)
-    return 0
+    if args.table:
+        sys.stdout.write(table_of_file(args.table))
+        return 0
+    if args.check or args.update:
+        return docs(args.check or args.update, bool(args.update))
+    if not args.out or not args.machine:
+        ap.error("--out and --machine, or --table, or --check/--update")
+    return merge(args)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 # bench/run.sh - the xfm benchmark suite, one command (docs/benchmarks.md).
 #
 # usage: bench/run.sh [--out FILE] [--build DIR] [--reps N] [--lab-reps N]
-#                     [--guest-mb N] [--large-mib N] [--no-lab] [--no-host]
+#                     [--boots N] [--guest-mb N] [--large-mib N] [--no-lab]
+#                     [--no-host]
 #   Builds the benchmarks (meson, in DIR, default build-bench), runs the
-#   host-side file benchmarks (bench-file), then boots the Xen lab once and
-#   runs every live-guest benchmark (bench-xen) in its dom0.  Writes
-#   FILE (default bench/results/<date>-<machine>.json) and prints the table.
+#   host-side benchmarks (bench-file), then boots the Xen lab N times
+#   (default 3) and runs every live-guest benchmark (bench-xen) in its
+#   dom0, --lab-reps (default 5) repetitions per boot.  Writes FILE
+#   (default bench/results/<date>-<machine>[-K].json, a new name: result
+#   files are never overwritten) and prints the table (bench/report.py).
 # Environment: XFM_LAB_* as for lab/lab.sh; BENCH_DIR (host scratch,
 #   default /var/tmp); BENCH_LAB_TIMEOUT (960); BENCH_BEFORE (a bench-xen built
 #   from libxfm before a change: its dumps are measured too, "xfm_before").
@@ -16,7 +19,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
-out='' build="$ROOT/build-bench" reps=7 lab_reps=3 guest_mb=512
+out='' build="$ROOT/build-bench" reps=7 lab_reps=5 boots=3 guest_mb=512
 large_mib=1024 lab=1 host=1
 while [ $# -gt 0 ]; do
     case $1 in
@@ -24,17 +27,29 @@ while [ $# -gt 0 ]; do
         --build) build=$2; shift 2 ;;
         --reps) reps=$2; shift 2 ;;
         --lab-reps) lab_reps=$2; shift 2 ;;
+        --boots) boots=$2; shift 2 ;;
         --guest-mb) guest_mb=$2; shift 2 ;;
         --large-mib) large_mib=$2; shift 2 ;;
         --no-lab) lab=0; shift ;;
         --no-host) host=0; shift ;;
-        -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 
 machine=$(hostname -s 2>/dev/null || echo unknown)
-[ -n "$out" ] || out="$HERE/results/$(date +%Y-%m-%d)-$machine.json"
+if [ -z "$out" ]; then
+    out="$HERE/results/$(date +%Y-%m-%d)-$machine.json"
+    k=2
+    while [ -e "$out" ]; do
+        out="$HERE/results/$(date +%Y-%m-%d)-$machine-$k.json"
+        k=$((k + 1))
+    done
+fi
+if [ -e "$out" ]; then
+    echo "bench/run.sh: $out exists: result files are never overwritten" >&2
+    exit 2
+fi
 mkdir -p "$(dirname "$out")"
 
 say() { echo "bench: $*" >&2; }
@@ -43,7 +58,8 @@ say() { echo "bench: $*" >&2; }
 if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" "$ROOT" --buildtype=debugoptimized -Dwerror=true > /dev/null
 fi
-ninja -C "$build" bench/bench-file bench/bench-xen > /dev/null
+ninja -C "$build" bench/bench-file bench/bench-xen tools/xfm/xfm \
+    src/compat/libxenforeignmemory.so.1.4 > /dev/null
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/xfm-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -62,28 +78,36 @@ args=(--out "$out" --machine "$machine_json")
 if [ "$host" = 1 ]; then
     say "host: file benchmarks (${large_mib} MiB, $reps repetitions)"
     "$build/bench/bench-file" --reps "$reps" --large-mib "$large_mib" \
-        --dir "${BENCH_DIR:-/var/tmp}" > "$WORK/file.json"
+        --xfm "$build/tools/xfm/xfm" --dir "${BENCH_DIR:-/var/tmp}" \
+        > "$WORK/file.json"
     args+=(--file "$WORK/file.json")
 fi
 
-# --- lab: every live measure in one boot ------------------------------
+# --- lab: every live measure, in each of --boots boots -----------------
 if [ "$lab" = 1 ]; then
-    mkdir -p "$WORK/payload" "$WORK/out"
+    mkdir -p "$WORK/payload"
     cp "$HERE/lab-payload.sh" "$build/bench/bench-xen" "$WORK/payload/"
+    # Our drop-in, measured beside Debian's (bench-xen loads it with
+    # dlmopen: both have the same SONAME).
+    cp "$build/src/compat/libxenforeignmemory.so.1" \
+        "$WORK/payload/xfm-dropin.so.1"
     # BENCH_BEFORE: bench-xen built from libxfm before a change, to
     # measure both in one boot (the dump's "xfm_before" series).
     [ -z "${BENCH_BEFORE:-}" ] || cp "$BENCH_BEFORE" "$WORK/payload/bench-xen-before"
-    say "lab: live benchmarks (PVH guest up to $guest_mb MiB, $lab_reps repetitions)"
-    rc=0
-    "$ROOT/lab/lab.sh" --payload "$WORK/payload" --guests pvh \
-        --run "BENCH_GUEST_MB=$guest_mb BENCH_REPS=$lab_reps sh ./lab-payload.sh" \
-        --timeout "${BENCH_LAB_TIMEOUT:-960}" --out "$WORK/out" \
-        > "$WORK/lab.out" || rc=$?
-    if [ "$rc" != 0 ]; then
-        say "lab run failed (status $rc); its output:"
-        tail -n 40 "$WORK/lab.out" >&2
-    fi
-    args+=(--lab "$WORK/lab.out" --lab-status "$rc")
+    for boot in $(seq 1 "$boots"); do
+        say "lab boot $boot/$boots: live benchmarks (PVH guest up to $guest_mb MiB, $lab_reps repetitions)"
+        rc=0
+        mkdir -p "$WORK/out$boot"
+        "$ROOT/lab/lab.sh" --payload "$WORK/payload" --guests pvh \
+            --run "BENCH_GUEST_MB=$guest_mb BENCH_REPS=$lab_reps sh ./lab-payload.sh" \
+            --timeout "${BENCH_LAB_TIMEOUT:-1800}" --out "$WORK/out$boot" \
+            > "$WORK/lab$boot.out" || rc=$?
+        if [ "$rc" != 0 ]; then
+            say "lab boot $boot failed (status $rc); its output:"
+            tail -n 40 "$WORK/lab$boot.out" >&2
+        fi
+        args+=(--lab "$WORK/lab$boot.out" --lab-status "$rc")
+    done
 fi
 
 python3 "$HERE/report.py" "${args[@]}"
