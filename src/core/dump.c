@@ -95,6 +95,77 @@ static int report(struct xfm_dump *d)
 	return 0;
 }
 
+static int read_failed(struct xfm_dump *d, int rc, uint64_t addr)
+{
+	char why[256];
+
+	d->read_err = rc;
+	d->fail_addr = addr;
+	snprintf(why, sizeof(why), "%s", xfm_last_error());
+	return xfm_fail(rc, "%s: reading guest address 0x%llx: %s", d->path,
+			(unsigned long long)addr, why);
+}
+
+/* Bytes of a live source's memory mapped per step: 1024 frames of 4 KiB
+ * (the fixed cost of a map call is then a few percent of its per-frame
+ * cost; tests/unit/test-liveness.c counts steps of this size). */
+#define MAP_STEP (UINT64_C(4) << 20)
+
+/*
+ * A live source: map MAP_STEP bytes of frames, write straight from the
+ * mapping, unmap.  Not through the cache: a dump reads every frame once,
+ * and cached windows would keep the whole guest mapped afterwards (the
+ * mapped bytes of a dump stay at one step whatever the guest's size).
+ * Frames that fail to map are left as holes (zeros).
+ */
+static int copy_mapped(struct xfm_dump *d, xfm_extent *ext, uint64_t addr,
+		       uint64_t len, uint64_t off)
+{
+	uint64_t fs = d->frame;
+
+	while (len) {
+		uint64_t n = len < MAP_STEP ? len : MAP_STEP, nfr = n / fs;
+		xfm_mapping *m = NULL;
+		const uint8_t *p;
+		int rc;
+
+		for (uint64_t i = 0; i < nfr; i++)
+			ext[i] = (xfm_extent){ .frame = addr / fs + i };
+		rc = xfm_map(d->h, ext, (size_t)nfr, XFM_PROT_READ, NULL, &m);
+		/* Every frame failed (each has its error): all zeros. */
+		if (rc < 0 && rc != -ESRCH && ext[0].err)
+			rc = 0;
+		if (rc < 0)
+			return read_failed(d, rc, addr);
+		p = m ? xfm_map_addr(m) : NULL;
+		for (uint64_t i = 0; i < nfr && m;) {
+			uint64_t run = 1;
+
+			while (i + run < nfr && !ext[i].err == !ext[i + run].err)
+				run++;
+			if (!ext[i].err)
+				rc = write_sparse(d, off + i * fs, p + i * fs,
+						  run * fs);
+			if (rc < 0)
+				break;
+			i += run;
+		}
+		xfm_unmap(m);
+		if (rc < 0)
+			return rc;
+		if (off + n > d->end)
+			d->end = off + n;
+		addr += n;
+		off += n;
+		len -= n;
+		d->done += n;
+		rc = report(d);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /*
  * Copy guest [addr, addr + len) to file offset @off.  Frames the source
  * lists as populated but cannot fully provide (a dump whose ranges do not
@@ -104,20 +175,24 @@ static int report(struct xfm_dump *d)
 int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
 		  uint64_t off)
 {
+	/* Files: large preads (segments.c), no mapping kept either. */
+	if (!d->h->src->ops->pread && addr % d->frame == 0 &&
+	    len % d->frame == 0 && MAP_STEP >= d->frame) {
+		xfm_extent *ext = calloc(MAP_STEP / d->frame, sizeof(*ext));
+		int rc;
+
+		if (!ext)
+			return xfm_fail(-ENOMEM, "%s: out of memory", d->path);
+		rc = copy_mapped(d, ext, addr, len, off);
+		free(ext);
+		return rc;
+	}
 	while (len) {
 		uint64_t n = len < CHUNK ? len : CHUNK;
 		int rc = xfm_read(d->h, addr, d->buf, n, XFM_READ_ZERO_FILL);
 
-		if (rc < 0) {
-			char why[256];
-
-			d->read_err = rc;
-			d->fail_addr = addr;
-			snprintf(why, sizeof(why), "%s", xfm_last_error());
-			return xfm_fail(rc, "%s: reading guest address 0x%llx: "
-					"%s", d->path, (unsigned long long)addr,
-					why);
-		}
+		if (rc < 0)
+			return read_failed(d, rc, addr);
 		rc = write_sparse(d, off, d->buf, n);
 		if (rc < 0)
 			return rc;
