@@ -2,14 +2,16 @@
 # bench/run.sh - the xfm benchmark suite, one command (docs/benchmarks.md).
 #
 # usage: bench/run.sh [--out FILE] [--build DIR] [--reps N] [--lab-reps N]
-#                     [--boots N] [--guest-mb N] [--large-mib N] [--no-lab]
-#                     [--no-host]
+#                     [--boots N] [--parallel] [--guest-mb N] [--large-mib N]
+#                     [--no-lab] [--no-host]
 #   Builds the benchmarks (meson, in DIR, default build-bench), runs the
 #   host-side benchmarks (bench-file), then boots the Xen lab N times
 #   (default 3) and runs every live-guest benchmark (bench-xen) in its
 #   dom0, --lab-reps (default 5) repetitions per boot.  Writes FILE
 #   (default bench/results/<date>-<machine>[-K].json, a new name: result
 #   files are never overwritten) and prints the table (bench/report.py).
+#   --parallel boots the labs at the same time (each boot's ratios are
+#   side by side within it; a loaded host slows both sides alike).
 # Environment: XFM_LAB_* as for lab/lab.sh; BENCH_DIR (host scratch,
 #   default /var/tmp); BENCH_LAB_TIMEOUT (960); BENCH_BEFORE (a bench-xen built
 #   from libxfm before a change: its dumps are measured too, "xfm_before").
@@ -20,7 +22,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
 out='' build="$ROOT/build-bench" reps=7 lab_reps=5 boots=3 guest_mb=512
-large_mib=1024 lab=1 host=1
+large_mib=1024 lab=1 host=1 parallel=0
 while [ $# -gt 0 ]; do
     case $1 in
         --out) out=$2; shift 2 ;;
@@ -28,11 +30,12 @@ while [ $# -gt 0 ]; do
         --reps) reps=$2; shift 2 ;;
         --lab-reps) lab_reps=$2; shift 2 ;;
         --boots) boots=$2; shift 2 ;;
+        --parallel) parallel=1; shift ;;
         --guest-mb) guest_mb=$2; shift 2 ;;
         --large-mib) large_mib=$2; shift 2 ;;
         --no-lab) lab=0; shift ;;
         --no-host) host=0; shift ;;
-        -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -94,18 +97,35 @@ if [ "$lab" = 1 ]; then
     # BENCH_BEFORE: bench-xen built from libxfm before a change, to
     # measure both in one boot (the dump's "xfm_before" series).
     [ -z "${BENCH_BEFORE:-}" ] || cp "$BENCH_BEFORE" "$WORK/payload/bench-xen-before"
-    for boot in $(seq 1 "$boots"); do
-        say "lab boot $boot/$boots: live benchmarks (PVH guest up to $guest_mb MiB, $lab_reps repetitions)"
-        rc=0
-        mkdir -p "$WORK/out$boot"
+    boot_one() { # N: one boot; its output in lab$N.out, status in rc$N
+        local rc=0
+        mkdir -p "$WORK/out$1"
         "$ROOT/lab/lab.sh" --payload "$WORK/payload" --guests pvh \
             --run "BENCH_GUEST_MB=$guest_mb BENCH_REPS=$lab_reps sh ./lab-payload.sh" \
-            --timeout "${BENCH_LAB_TIMEOUT:-1800}" --out "$WORK/out$boot" \
-            > "$WORK/lab$boot.out" || rc=$?
+            --timeout "${BENCH_LAB_TIMEOUT:-1800}" --out "$WORK/out$1" \
+            > "$WORK/lab$1.out" || rc=$?
+        echo "$rc" > "$WORK/rc$1"
+    }
+    pids=()
+    for boot in $(seq 1 "$boots"); do
+        say "lab boot $boot/$boots: live benchmarks (PVH guest up to $guest_mb MiB, $lab_reps repetitions)"
+        if [ "$parallel" = 1 ]; then
+            boot_one "$boot" &
+            pids+=($!)
+            sleep 20 # not all at the same second: the image cache lock
+        else
+            boot_one "$boot"
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || true; done
+    for boot in $(seq 1 "$boots"); do
+        rc=$(cat "$WORK/rc$boot" 2>/dev/null || echo 1)
         if [ "$rc" != 0 ]; then
             say "lab boot $boot failed (status $rc); its output:"
             tail -n 40 "$WORK/lab$boot.out" >&2
         fi
+        # Keep the raw output next to the result: what report.py read.
+        cp "$WORK/lab$boot.out" "${out%.json}.lab$boot.log"
         args+=(--lab "$WORK/lab$boot.out" --lab-status "$rc")
     done
 fi
