@@ -395,7 +395,7 @@ int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root, size_t size);
 /*
  * xfm_get_vm_root - the root used by the virtual-address calls: the one
  * set by xfm_set_vm_root(), else vCPU 0's registers where the source has
- * them (a live QEMU guest through QMP), else the guest kernel's own root
+ * them (a live QEMU x86 guest through QMP, a QEMU x86 ELF dump), else the guest kernel's own root
  * from its VMCOREINFO.  @root->origin says which.  A root found that way
  * is found again after xfm_invalidate() (live registers change).  Errors: -ENODATA (no
  * root given and none found; the message says what was tried).
@@ -404,8 +404,10 @@ int xfm_get_vm_root(xfm_handle *h, xfm_vm_root *root, size_t size);
 
 /*
  * xfm_find_vm_root - find a root from one @origin only (enum
- * xfm_vm_origin: XFM_VM_ORIGIN_QMP / _XEN_VCPU / _DUMP_NOTE: vCPU 0's
- * registers in the source; XFM_VM_ORIGIN_VMCOREINFO: the guest kernel's
+ * xfm_vm_origin: XFM_VM_ORIGIN_QMP / _XEN_VCPU / _DUMP_NOTE, all three
+ * meaning vCPU 0's registers as the source has them (a live QEMU x86
+ * guest, a QEMU x86 ELF dump's "QEMU" note; the origin filled in says
+ * which); XFM_VM_ORIGIN_VMCOREINFO: the guest kernel's
  * own tables, which map kernel addresses only), without using it: pass
  * it to xfm_set_vm_root().  Errors: -ENODATA not available from there,
  * -EINVAL.  Thread-safe.

@@ -111,7 +111,7 @@ stage lab 30 tests/lab/run-lab-tests.sh --build "$top/build-ci" \
 	tests/xen/test-badinput-xen.sh "$top/build-ci/tests/xen/py/test-mount-xen"
 stage deb 15 tests/deb/run-deb-tests.sh
 stage arm-lab 30 tests/lab/run-arm-lab-tests.sh --build "$top/build-arm64"
-stage vm-agree 14 tests/vm/run-qemu-agree.sh --build "$top/build-ci"
+stage vm-agree 20 tests/vm/run-qemu-agree.sh --build "$top/build-ci"
 
 echo "== summary (full logs: build-logs/)"
 python3 scripts/tally.py --summary "$logdir"

@@ -345,7 +345,42 @@ struct elf_counts {
 	uint64_t loads;
 	uint64_t notes;
 	bool qemu;      /* QEMU writes "QEMU" notes with each CPU's state */
+	const struct xfm_elf *e;
 };
+
+/*
+ * vCPU 0's paging root from QEMU's first "QEMU" note (x86: QEMUCPUState,
+ * QEMU's target/i386/arch_dump.c: version, size, 16 GPRs, rip, rflags,
+ * 10 segments of 24 bytes, then cr[0..4] at byte 392).  EFER is not in
+ * it: an x86-64 core with CR0.PG and CR4.PAE is taken as long mode.
+ */
+#define QEMU_CPU_CR0 392
+static int keep_qemu_root(struct xfm_file *f, const struct xfm_elf *e,
+			  uint64_t off, uint32_t size)
+{
+	uint64_t cr[5];
+	xfm_vm_root *r = &f->vcpu_root;
+
+	if (f->have_vcpu_root || e->machine != 62 /* EM_X86_64 */ ||
+	    size < QEMU_CPU_CR0 + sizeof(cr))
+		return 0;
+	if (xfm_file_read_at(f, off + QEMU_CPU_CR0, cr, sizeof(cr),
+			     "QEMU CPU note") < 0)
+		return 0;
+	if (!(cr[0] & (UINT64_C(1) << 31)))
+		return 0; /* paging off */
+	if (cr[4] & (UINT64_C(1) << 5))
+		r->mode = cr[4] & (UINT64_C(1) << 12) ? XFM_VM_X86_64_LA57
+						       : XFM_VM_X86_64;
+	else
+		r->mode = XFM_VM_X86_32;
+	if (r->mode == XFM_VM_X86_32 && (cr[4] & (UINT64_C(1) << 4)))
+		r->flags = XFM_VM_X86_PSE;
+	r->root = cr[3];
+	r->origin = XFM_VM_ORIGIN_DUMP_NOTE;
+	f->have_vcpu_root = true;
+	return 0;
+}
 
 /* The dump's own VMCOREINFO (QEMU with -device vmcoreinfo, kdump's
  * /proc/vmcore, xfm): reported instead of searching guest memory. */
@@ -376,8 +411,10 @@ static int count_note(struct xfm_file *f, void *opaque, uint32_t type,
 
 	(void)type;
 	c->notes++;
-	if (strcmp(name, "QEMU") == 0)
+	if (strcmp(name, "QEMU") == 0) {
 		c->qemu = true;
+		return keep_qemu_root(f, c->e, desc_off, desc_size);
+	}
 	if (strcmp(name, "VMCOREINFO") == 0 && !f->base.vmcoreinfo)
 		return keep_vmcoreinfo(f, desc_off, desc_size);
 	return 0;
@@ -465,6 +502,7 @@ static int parse_elf(struct xfm_file *f)
 	struct xfm_elf e;
 	int rc;
 
+	c.e = &e;
 	rc = xfm_elf_read_header(f, &e);
 	if (rc)
 		return rc;

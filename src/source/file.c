@@ -144,6 +144,17 @@ static void file_close(struct xfm_source *s)
 	free(f);
 }
 
+static int file_vm_root(struct xfm_source *s, unsigned int vcpu,
+			xfm_vm_root *root)
+{
+	struct xfm_file *f = (struct xfm_file *)s;
+
+	if (vcpu != 0 || !f->have_vcpu_root)
+		return -ENODATA;
+	*root = f->vcpu_root;
+	return 0;
+}
+
 static const struct xfm_source_ops file_ops = {
 	.name = "file",
 	.geometry = file_geometry,
@@ -151,6 +162,7 @@ static const struct xfm_source_ops file_ops = {
 	.map = file_map,
 	.close = file_close,
 	.pread = file_pread,
+	.vm_root = file_vm_root,
 };
 
 /* The format is found from the content: each reader in table order. */

@@ -16,6 +16,9 @@ struct xfm_file {
 	uint64_t size;          /* file size, bytes */
 	uint64_t frame_size;    /* set by the parser; default 4096 */
 	struct xfm_segs segs;   /* where guest memory lies in the file */
+	/* vCPU 0's page-table root from the dump's notes (QEMU x86). */
+	xfm_vm_root vcpu_root;
+	bool have_vcpu_root;
 };
 
 /* A format's parser: "this file is not in my format" (format.h). */

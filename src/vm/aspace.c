@@ -168,7 +168,8 @@ XFM_EXPORT int xfm_find_vm_root(xfm_handle *h, unsigned int origin,
 	case XFM_VM_ORIGIN_DUMP_NOTE:
 		if (h->src->ops->vm_root)
 			rc = h->src->ops->vm_root(h->src, 0, root);
-		if (rc == 0 && root->origin != origin)
+		/* any vCPU register source answers for "the vCPU's" */
+		if (rc == 0 && root->origin == XFM_VM_ORIGIN_VMCOREINFO)
 			rc = -ENODATA;
 		break;
 	case XFM_VM_ORIGIN_VMCOREINFO:

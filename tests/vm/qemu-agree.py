@@ -158,7 +158,7 @@ GUESTS = {
 }
 
 
-def boot(g, kernel, initrd, tmp, accel, mem_mb=256):
+def boot(g, kernel, initrd, tmp, accel, mem_mb=160):
     qsock, xsock = os.path.join(tmp, "qmp"), os.path.join(tmp, "qmp-xfm")
     serial = os.path.join(tmp, "serial")
     ram = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tmp,
@@ -190,7 +190,10 @@ def wait_ready(p, serial, timeout):
     end = time.time() + timeout
     while time.time() < end:
         if p.poll() is not None:
-            raise RuntimeError("QEMU exited: %s" % p.stdout.read().decode(errors="replace")[-500:])
+            tail = open(serial, "rb").read()[-400:].decode(errors="replace") \
+                if os.path.exists(serial) else ""
+            raise RuntimeError("QEMU exited (%d): %s; serial tail: %s" % (
+                p.returncode, p.stdout.read().decode(errors="replace")[-300:], tail))
         try:
             with open(serial, "rb") as f:
                 if b"XFM-VM-READY" in f.read():
@@ -349,8 +352,21 @@ def main():
     result = {"guest": a.guest, "count": a.count, "seed": a.seed}
     try:
         t0 = time.time()
-        p, qsock, xsock, serial, ram = boot(g, a.kernel, initrd, tmp, a.accel)
-        wait_ready(p, serial, a.timeout)
+        for attempt in (1, 2):
+            p, qsock, xsock, serial, ram = boot(g, a.kernel, initrd, tmp, a.accel)
+            try:
+                wait_ready(p, serial, a.timeout)
+                break
+            except RuntimeError as e:
+                # One more boot when QEMU died early (seen once under heavy
+                # load, reason not captured then); said, not hidden.
+                if attempt == 2 or p.poll() is None:
+                    raise
+                print("# boot %d failed, booting again: %s" % (attempt, e))
+                result["boot_retry"] = str(e)
+                for f in (qsock, xsock, serial, ram):
+                    if os.path.exists(f):
+                        os.unlink(f)
         result["boot_seconds"] = round(time.time() - t0, 1)
         q = QMP(qsock)
         q.cmd("stop")
@@ -431,6 +447,34 @@ def main():
         tap.ok(rp.returncode == 0 and rel == want and rel == kv.get("OSRELEASE"),
                "%s: init_uts_ns.name.release read by VA 0x%x: '%s'" % (a.guest, va, rel),
                [rp.stderr.decode().strip(), "want %s" % want])
+        # The same from a dump: QEMU's dump-guest-memory ELF, kernel root
+        # from the VMCOREINFO in it, the same answers as QEMU gave live.
+        dump = os.path.join(tmp, "guest.elf")
+        q.cmd("dump-guest-memory", paging=False, protocol="file:" + dump)
+        droot, dgot = xfm_translate(a.xfm, dump, kvas, "kernel")
+        dagree, dmapped, _, dbad = compare(kvas, ref, dgot)
+        rp = subprocess.run([a.xfm, "read", "--va", "--root", "kernel", "--raw", dump,
+                             hex(va), "65"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        drel = rp.stdout.split(b"\0")[0].decode(errors="replace")
+        result["dump"] = dict(agree=dagree, count=len(kvas), mapped=dmapped, release=drel)
+        tap.ok(dagree == len(kvas) and dmapped > 0 and drel == want,
+               "%s dump: kernel root from VMCOREINFO agrees with QEMU (live) on "
+               "%d/%d kernel VAs (%d mapped); init_uts_ns by VA: '%s'"
+               % (a.guest, dagree, len(kvas), dmapped, drel),
+               dbad + [rp.stderr.decode().strip()])
+        if g["arch"] == "x86_64":
+            # vCPU 0's CR3 from the dump's "QEMU" note: every VA again.
+            vroot, vgot = xfm_translate(a.xfm, dump, vas, "vcpu")
+            vagree, vmapped, vunmapped, vbad = compare(vas, ref, vgot)
+            live_cr3 = int(result["phases"][0]["registers"]["CR3"], 16)
+            result["dump"]["vcpu_root"] = dict(root=vroot, agree=vagree, count=len(vas))
+            tap.ok(vagree == len(vas) and vroot["origin"] == "dump-note"
+                   and vroot["root"] == live_cr3,
+                   "%s dump: root from the dump's QEMU CPU note (CR3 0x%x, %s) agrees "
+                   "with QEMU (live) on %d/%d VAs (%d mapped)"
+                   % (a.guest, vroot["root"], vroot["origin"], vagree, len(vas), vmapped),
+                   vbad + ["live CR3 0x%x" % live_cr3])
+        os.unlink(dump)
         q.close()
     except Exception as e:  # one failure line, with the reason
         tap.ok(False, "%s: %s" % (a.guest, e))
