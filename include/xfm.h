@@ -512,6 +512,31 @@ typedef int (*xfm_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	     unsigned int flags, xfm_progress_fn progress, void *opaque);
 
+enum xfm_span_flags {
+	XFM_SPAN_OVERWRITE = 1u << 0, /* replace an existing file (else
+				       * -EEXIST) */
+	XFM_SPAN_ZERO_FILL = 1u << 1, /* absent frames are zeros (else the
+				       * call fails with -ENOENT) */
+	XFM_SPAN_VIRTUAL = 1u << 2,   /* @addr is guest-virtual: read as
+				       * xfm_read_va() reads */
+};
+
+/*
+ * xfm_dump_span - write the @len bytes at @addr to @path as they are
+ * (file offset 0 holds @addr), with xfm_dump()'s streaming, progress
+ * (@progress may be NULL) and atomic commit: a temporary file beside
+ * @path renamed over it only when complete, nothing left on failure.
+ * All-zero 64 KiB blocks are holes.  The finished file's mode is 0666
+ * less this process's umask.  @flags: enum xfm_span_flags.  Errors:
+ * -EINVAL (@len 0 or the span wraps, unknown flags), -EEXIST, the
+ * source's read errors (-ENOENT for an absent frame without
+ * XFM_SPAN_ZERO_FILL), and the write errors of xfm_dump().
+ * Since XFM_0.2.
+ */
+int xfm_dump_span(xfm_handle *h, const char *path, uint64_t addr,
+		  uint64_t len, unsigned int flags, xfm_progress_fn progress,
+		  void *opaque);
+
 /* ------------------------------------------------------------------ */
 /* Guest OS: Linux VMCOREINFO (since XFM_0.2)                           */
 

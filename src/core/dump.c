@@ -189,7 +189,9 @@ int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
 	}
 	while (len) {
 		uint64_t n = len < CHUNK ? len : CHUNK;
-		int rc = xfm_read(d->h, addr, d->buf, n, XFM_READ_ZERO_FILL);
+		int rc = d->va ? xfm_read_va(d->h, addr, d->buf, n,
+					     d->read_flags)
+			       : xfm_read(d->h, addr, d->buf, n, d->read_flags);
 
 		if (rc < 0)
 			return read_failed(d, rc, addr);
@@ -302,7 +304,7 @@ static int commit(struct xfm_dump *d, unsigned int flags)
 {
 	int rc = 0;
 
-	if (fsync(d->fd) < 0 || fchmod(d->fd, 0644) < 0)
+	if (fsync(d->fd) < 0 || fchmod(d->fd, d->mode) < 0)
 		return xfm_fail(-errno, "%s: syncing: %s", d->path,
 				strerror(errno));
 	if (close(d->fd) < 0) {
@@ -398,13 +400,51 @@ static int write_format(struct xfm_dump *d, unsigned int format)
 	return rc;
 }
 
+/* Write the file through @write and commit it; frees what @d holds. */
+static int write_file(struct xfm_dump *d, unsigned int flags,
+		      int (*write)(struct xfm_dump *d, const void *arg),
+		      const void *arg)
+{
+	int rc;
+
+	d->buf = malloc(CHUNK);
+	if (!d->buf) {
+		rc = xfm_fail(-ENOMEM, "%s: out of memory", d->path);
+		goto out;
+	}
+	rc = open_tmp(d);
+	if (rc < 0)
+		goto out;
+	rc = write(d, arg);
+	if (rc == 0)
+		rc = commit(d, flags);
+	/* Kept, but still a failure: the caller must know it is partial. */
+	if (rc == 0 && d->read_err)
+		rc = kept_partial(d);
+out:
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->tmp)
+		unlink(d->tmp);
+	free(d->tmp);
+	free(d->buf);
+	free(d->r);
+	return rc;
+}
+
+static int write_dump(struct xfm_dump *d, const void *format)
+{
+	return write_format(d, *(const unsigned int *)format);
+}
+
 XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 			unsigned int flags, xfm_progress_fn progress,
 			void *opaque)
 {
 	struct xfm_dump d = { .h = h, .path = path, .fd = -1,
 			  .progress = progress, .opaque = opaque,
-			  .keep = flags & XFM_DUMP_KEEP_PARTIAL };
+			  .keep = flags & XFM_DUMP_KEEP_PARTIAL,
+			  .read_flags = XFM_READ_ZERO_FILL, .mode = 0644 };
 	int rc;
 
 	xfm_clear_error();
@@ -412,29 +452,68 @@ XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	if (rc < 0)
 		return rc;
 	rc = load_ranges(&d);
-	if (rc < 0)
-		goto out;
-	d.buf = malloc(CHUNK);
-	if (!d.buf) {
-		rc = xfm_fail(-ENOMEM, "%s: out of memory", path);
-		goto out;
+	if (rc < 0) {
+		free(d.r);
+		return rc;
 	}
-	rc = open_tmp(&d);
-	if (rc < 0)
-		goto out;
-	rc = write_format(&d, format);
+	return write_file(&d, flags, write_dump, &format);
+}
+
+/* The creation mask, read without changing it (umask() would race with
+ * other threads' file creation): Linux reports it since 4.7. */
+static unsigned int creation_mask(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	unsigned int mask = 022;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Umask: %o", &mask) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return mask;
+}
+
+static int write_span(struct xfm_dump *d, const void *arg)
+{
+	int rc = report(d);
+
+	(void)arg;
 	if (rc == 0)
-		rc = commit(&d, flags);
-	/* Kept, but still a failure: the caller must know it is partial. */
-	if (rc == 0 && d.read_err)
-		rc = kept_partial(&d);
-out:
-	if (d.fd >= 0)
-		close(d.fd);
-	if (d.tmp)
-		unlink(d.tmp);
-	free(d.tmp);
-	free(d.buf);
-	free(d.r);
+		rc = xfm_dump_copy(d, d->r[0].start, d->r[0].size, 0);
+	/* Holes are never written: a trailing one needs the file's size. */
+	if (rc == 0 && ftruncate(d->fd, (off_t)d->end) < 0)
+		rc = xfm_fail(-errno, "%s: extending to %llu bytes: %s",
+			      d->path, (unsigned long long)d->end,
+			      strerror(errno));
 	return rc;
+}
+
+XFM_EXPORT int xfm_dump_span(xfm_handle *h, const char *path, uint64_t addr,
+			     uint64_t len, unsigned int flags,
+			     xfm_progress_fn progress, void *opaque)
+{
+	struct xfm_dump d = {
+		.h = h, .path = path, .fd = -1, .progress = progress,
+		.opaque = opaque, .nr = 1, .total = len,
+		.read_flags = (flags & XFM_SPAN_ZERO_FILL) ? XFM_READ_ZERO_FILL
+							   : 0,
+		.va = flags & XFM_SPAN_VIRTUAL,
+		.mode = 0666 & ~creation_mask(),
+	};
+	unsigned int known = XFM_SPAN_OVERWRITE | XFM_SPAN_ZERO_FILL |
+			     XFM_SPAN_VIRTUAL;
+
+	xfm_clear_error();
+	if (!h || !path || !*path || !len || len - 1 > UINT64_MAX - addr)
+		return xfm_fail(-EINVAL, "xfm_dump_span: bad arguments");
+	if (flags & ~known)
+		return xfm_fail(-EINVAL, "%s: unknown span flags 0x%x", path,
+				flags);
+	d.r = malloc(sizeof(*d.r));
+	if (!d.r)
+		return xfm_fail(-ENOMEM, "%s: out of memory", path);
+	d.r[0] = (xfm_range){ addr, len };
+	return write_file(&d, flags & XFM_SPAN_OVERWRITE, write_span, NULL);
 }

@@ -32,6 +32,9 @@ struct xfm_dump {
 	uint64_t full_end;       /* file size of a complete dump */
 	int read_err;            /* the source's error that stopped it */
 	uint64_t fail_addr;      /* and where */
+	unsigned int read_flags; /* for xfm_read: XFM_READ_ZERO_FILL */
+	bool va;                 /* xfm_dump_span of guest-virtual memory */
+	unsigned int mode;       /* of the finished file */
 };
 
 /* Bytes of the status note of XFM_DUMP_KEEP_PARTIAL (see xfm.h). */

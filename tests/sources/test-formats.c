@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "craft.h"
@@ -451,6 +452,53 @@ static void span_and_alloc(void **state)
 	cb_free(&b);
 }
 
+/* xfm_dump_span: the bytes as they are, committed only when complete. */
+static void dump_span(void **state)
+{
+	struct cbuf b = { 0 };
+	char out[300];
+	uint8_t got[0x2010];
+	xfm_handle *h;
+	FILE *f;
+
+	(void)state;
+	craft_lime(&b, lranges, 3);
+	h = open_ok(&b, "lime-dspan");
+	snprintf(out, sizeof(out), "%s/span.bin", craft_tmpdir());
+	assert_int_equal(xfm_dump_span(h, out, 0x1000, 0x2000, 0, NULL, NULL),
+			 0);
+	f = fopen(out, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(got, 1, sizeof(got), f), 0x2000);
+	fclose(f);
+	for (size_t i = 0; i < 0x2000; i++)
+		assert_int_equal(got[i], craft_pat(0x1000 + i));
+	/* Exists: refused without OVERWRITE, replaced with it. */
+	assert_int_equal(xfm_dump_span(h, out, 0x1000, 16, 0, NULL, NULL),
+			 -EEXIST);
+	/* A hole fails the span and the old file stays... */
+	assert_int_equal(xfm_dump_span(h, out, 0x2ff0, 0x20,
+				       XFM_SPAN_OVERWRITE, NULL, NULL),
+			 -ENOENT);
+	f = fopen(out, "rb");
+	assert_int_equal(fread(got, 1, sizeof(got), f), 0x2000);
+	fclose(f);
+	/* ...unless it reads as zeros. */
+	assert_int_equal(xfm_dump_span(h, out, 0x2ff0, 0x20, XFM_SPAN_OVERWRITE
+				       | XFM_SPAN_ZERO_FILL, NULL, NULL), 0);
+	f = fopen(out, "rb");
+	assert_int_equal(fread(got, 1, sizeof(got), f), 0x20);
+	fclose(f);
+	for (size_t i = 0; i < 0x10; i++)
+		assert_int_equal(got[i], craft_pat(0x2ff0 + i));
+	for (size_t i = 0x10; i < 0x20; i++)
+		assert_int_equal(got[i], 0);
+	assert_int_equal(xfm_dump_span(h, out, 0, 0, 0, NULL, NULL), -EINVAL);
+	unlink(out);
+	xfm_close(h);
+	cb_free(&b);
+}
+
 static void lime_corrupt(void **state)
 {
 	uint64_t second = 32 + 0x2000, third = second + 32 + 0x1000;
@@ -697,6 +745,7 @@ static int run_group(void)
 		cmocka_unit_test(xen_corrupt),
 		cmocka_unit_test(lime_ok),
 		cmocka_unit_test(span_and_alloc),
+		cmocka_unit_test(dump_span),
 		cmocka_unit_test(lime_corrupt),
 		cmocka_unit_test(raw_ok),
 		cmocka_unit_test(zero_copy),

@@ -188,46 +188,51 @@ static void report_file(const struct cli *cli, const struct read_opts *o)
 	}
 }
 
+struct file_progress {
+	struct progress pg;
+	uint64_t done;
+};
+
+/* Called by xfm_dump_span(); a non-zero return cancels the read. */
+static int on_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	struct file_progress *fp = opaque;
+
+	(void)total;
+	fp->done = done;
+	progress_update(&fp->pg, done);
+	return cli_interrupted;
+}
+
 /*
- * -o FILE: write a temporary file beside FILE, rename it over FILE only
- * once complete, so that no failure leaves a partial FILE behind.
+ * -o FILE: the library writes a temporary file beside FILE and renames
+ * it over FILE only once complete, so no failure leaves a partial FILE.
  */
 static int read_to_file(struct reader *r)
 {
 	const struct read_opts *o = r->o;
-	size_t len = strlen(o->out) + 16;
-	char *tmp = malloc(len);
-	mode_t mask;
+	unsigned int flags = XFM_SPAN_OVERWRITE |
+		((o->flags & XFM_READ_ZERO_FILL) ? XFM_SPAN_ZERO_FILL : 0) |
+		(o->va ? XFM_SPAN_VIRTUAL : 0);
+	struct file_progress fp = { .done = 0 };
 	int rc;
 
-	if (!tmp)
-		return EXIT_RUNTIME;
-	snprintf(tmp, len, "%s.xfm-XXXXXX", o->out);
-	r->fd = mkstemp(tmp);
-	if (r->fd < 0) {
-		cli_err(r->cli, "%s: cannot create a temporary file: %s",
-			o->out, strerror(errno));
-		free(tmp);
-		return EXIT_RUNTIME;
+	progress_start(&fp.pg, r->cli, "read", o->len);
+	rc = xfm_dump_span(r->h, o->out, o->addr, o->len, flags, on_progress,
+			   &fp);
+	progress_end(&fp.pg);
+	if (rc == -ECANCELED || (rc < 0 && cli_interrupted)) {
+		cli_err(r->cli, "interrupted at 0x%" PRIx64, o->addr + fp.done);
+		return EXIT_INTERRUPTED;
 	}
-	/* mkstemp makes 0600; a plain output file follows the umask. */
-	mask = umask(0);
-	umask(mask);
-	fchmod(r->fd, 0666 & ~mask);
-	rc = copy_span(r);
-	if (!rc && (fsync(r->fd) < 0 || close(r->fd) < 0 ||
-		    rename(tmp, o->out) < 0)) {
-		cli_err(r->cli, "%s: %s", o->out, strerror(errno));
-		rc = EXIT_RUNTIME;
-	} else if (rc) {
-		close(r->fd);
+	/* The span was checked: a failure now is the output's (even
+	 * -ENOENT, a missing directory) or the source's own trouble. */
+	if (rc < 0) {
+		rc = cli_lib_err(r->cli, rc, NULL);
+		return rc == EXIT_RANGE ? EXIT_RUNTIME : rc;
 	}
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	if (!rc)
-		report_file(r->cli, o);
-	return rc;
+	report_file(r->cli, o);
+	return EXIT_OK;
 }
 
 static int do_read(struct cli *cli, xfm_handle *h, const struct read_opts *o)
