@@ -278,6 +278,19 @@ int xfm_read(xfm_handle *h, uint64_t addr, void *buf, uint64_t len,
 	     unsigned int flags);
 
 /*
+ * Reading a guest that runs: xfm_read copies from a live mapping while the
+ * guest may write; there is no snapshot and no lock.  What holds (tested
+ * in the lab, tests/xen/test-xen-faults.c, against a guest rewriting a
+ * page as fast as it can): each naturally aligned 8-byte word of a read
+ * is one value the guest stored, never a mix of two stores (the copy
+ * moves aligned words whole on x86_64 and arm64); a larger record, even
+ * 64 bytes inside one frame in one xfm_read call, can mix two versions.
+ * Readers that need consistent records use the guest's own protocol (a
+ * sequence count before and after, read again on a mismatch).  A dump of
+ * a running guest is likewise not a snapshot: pause the guest for one.
+ */
+
+/*
  * xfm_write - copy @len bytes from @buf to guest-physical @addr.
  * Errors as xfm_read(), plus -EROFS on a handle opened without
  * XFM_OPEN_WRITE or on a read-only source.
@@ -290,6 +303,11 @@ int xfm_write(xfm_handle *h, uint64_t addr, const void *buf, uint64_t len);
  * mapped at once (0 disables caching: every access maps and unmaps).
  * Drops every cached window.  Default: 1 MiB windows, as many as cover
  * the source's address space (max_frame), at least 64, at most 1024.
+ * When a window cannot be mapped for lack of address space or mappings
+ * (RLIMIT_AS, vm.max_map_count), the cache unmaps its least recently
+ * used idle window, retries, and keeps the smaller window count; a read
+ * fails with -ENOMEM (the message names the frame and the limits) only
+ * when no window is left to give back.
  * Errors: -EINVAL.
  */
 int xfm_set_cache(xfm_handle *h, uint64_t window_size, uint32_t nr_windows);

@@ -54,8 +54,12 @@ else
     rm -f "$build.ini.tmp"
 fi
 
+# No Python extension: it would need the arm64 Python headers.
 if [ ! -f "$build/build.ninja" ]; then
     timeout 600 meson setup "$build" "$repo" --cross-file "$repo/cross/aarch64-linux-gnu.txt" \
-        --cross-file "$build.ini" "$@"
+        --cross-file "$build.ini" -Dpython=disabled "$@"
+elif [ "$(meson introspect --buildoptions "$build" 2>/dev/null |
+        python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"] == "python"][0])' 2>/dev/null)" != disabled ]; then
+    meson configure "$build" -Dpython=disabled > /dev/null
 fi
 timeout 1200 ninja -C "$build"

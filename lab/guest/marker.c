@@ -20,6 +20,17 @@
  *
  * "marker --emit-page SEED TAG" and "marker --emit-region SEED" write the
  * expected bytes to stdout: dom0 uses them to give tests reference files.
+ *
+ * "marker --writer" (started by /init in the background) keeps rewriting a
+ * 4 KiB data page of 64 records of 64 bytes, on request from dom0:
+ *   control page: bytes 0..15 "XFM-WRITER-CTRL", u64 at 16 = passes asked
+ *   for (dom0 writes it), u64 at 24 = passes done (the writer's count);
+ *   pass n (seq = n, from 1) stores, record by record, word by word, the
+ *   u64 (seq << 32) | word_hash(seq, record, word), each word one aligned
+ *   8-byte store.  A word is self-checking; a record whose eight words do
+ *   not share one seq was read while being rewritten (torn).
+ *   XFM-WRITER ctrl=0x<pfn> data=0x<pfn>    (console, once)
+ * Idle, it looks at the control page every 10 ms (no busy CPU).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -215,9 +226,56 @@ static int emit(int argc, char **argv)
     return write_all(1, region, (size_t)REGION_PAGES * PAGE) ? 1 : 0;
 }
 
+#define WRITER_RECORDS 64u
+
+/* The low half of a writer word: any fixed mix of (seq, record, word). */
+static uint32_t word_hash(uint32_t seq, uint32_t rec, uint32_t word)
+{
+    uint64_t x = ((uint64_t)seq << 16 | rec << 4 | word) ^ 0x9e3779b97f4a7c15ull;
+
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return (uint32_t)x;
+}
+
+static int writer(void)
+{
+    int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    unsigned char *p = map_aligned(2 * PAGE, PAGE);
+    volatile uint64_t *ctrl, *data;
+    uint64_t seq = 0;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (pagemap < 0 || !p) {
+        printf("XFM-WRITER-ERROR %s\n", strerror(errno));
+        return 1;
+    }
+    madvise(p, 2 * PAGE, MADV_NOHUGEPAGE);
+    memset(p, 0, 2 * PAGE);
+    memcpy(p, "XFM-WRITER-CTRL", 16);
+    if (mlock(p, 2 * PAGE))
+        printf("XFM-WRITER-WARNING mlock: %s\n", strerror(errno));
+    ctrl = (volatile uint64_t *)p;
+    data = (volatile uint64_t *)(p + PAGE);
+    printf("XFM-WRITER ctrl=0x%" PRIx64 " data=0x%" PRIx64 "\n",
+           pfn_of(pagemap, p), pfn_of(pagemap, p + PAGE));
+    for (;;) {
+        if (ctrl[3] >= ctrl[2]) {
+            sleep_ms(10);
+            continue;
+        }
+        seq++;
+        for (uint32_t r = 0; r < WRITER_RECORDS; r++)
+            for (uint32_t w = 0; w < 8; w++)
+                data[r * 8 + w] = seq << 32 | word_hash((uint32_t)seq, r, w);
+        ctrl[3] = ctrl[3] + 1;
+    }
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: marker SEED TAG | --emit-page SEED TAG | --emit-region SEED\n");
+    fprintf(stderr, "usage: marker SEED TAG | --emit-page SEED TAG | --emit-region SEED | --writer\n");
     return 2;
 }
 
@@ -225,6 +283,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--emit-page") || !strcmp(argv[1], "--emit-region")))
         return emit(argc, argv);
+    if (argc == 2 && !strcmp(argv[1], "--writer"))
+        return writer();
     if (argc != 3)
         return usage();
 

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2034 # the ARCH_* variables are used by lab.sh and common.sh
 # lab/lib/arm64.sh -- arm64 specifics of the xfm Xen lab.
 #
-# Sourced by lab/lab.sh (and by lab/arm64/try-boot.sh). Safe under
+# Sourced by lab/lab.sh (and lab/arm64/cross-build.sh). Safe under
 # `set -euo pipefail`: every function returns non-zero on failure and touches no
 # caller state except the ARM64_* variables documented below.
 #
@@ -14,30 +14,12 @@
 #                                  and exports them (ARM64_STAGE_DIR, ARM64_ROOT, ARM64_XEN,
 #                                  ARM64_KERNEL_4K, ARM64_KVER_4K, ARM64_KERNEL_16K, ARM64_KVER_16K)
 #   arm64_load <dir>               export the ARM64_* variables of an existing staging tree
-#   arm64_kernel <4k|16k>          print the dom0 kernel image path (needs a loaded stage)
-#   arm64_kver <4k|16k>            print its kernel release (modules dir name)
-#   arm64_boot <4k|16k> <initramfs> <timeout-seconds>
-#                                  boot Xen + dom0 in qemu-system-aarch64 (TCG), serial on
-#                                  stdout, under `timeout -s KILL`; returns qemu's status
-#                                  (137 = killed: timeout, or the ARM64_BOOT_DONE watchdog).
-#                                  Extra QEMU arguments may be given in the ARM64_QEMU_EXTRA
-#                                  array. ARM64_BOOT_DONE=<ERE>: once a console line matches,
-#                                  QEMU gets ARM64_BOOT_GRACE (20) s to exit, then is killed.
+#   arm64_kver <4k|16k>            print the dom0 kernel release of that page size
 #   arm64_cc                       print the C compiler for arm64 payloads
-#   arm64_libdirs                  print the directories where arm64 shared objects are
-#                                  found: the cross toolchain's (ld-linux-aarch64.so.1, libc,
-#                                  libgcc_s.so.1) first, then the staging tree's
-#   arm64_needed_libs <file>...    print the absolute host paths of every shared object the
-#                                  given arm64 ELF files need, recursively (DT_NEEDED), plus
-#                                  the dynamic loader and libgcc_s.so.1
-#   arm64_copy_modules <4k|16k> <dest-root> <module>...
-#                                  copy the modules and their dependencies into
-#                                  <dest-root>/lib/modules/<kver>/ and run depmod there
 #
 # Facts used here come from shared/reference/xen-arm-lab.md.
 
 ARM64_TRIPLET=aarch64-linux-gnu
-ARM64_CROSS_LIBDIR=/usr/aarch64-linux-gnu/lib
 # Guest-loader addresses. 0x48000000 is where QEMU puts the device tree: never use it.
 ARM64_DOM0_KERNEL_ADDR=0x49000000
 ARM64_DOM0_INITRD_ADDR=0x50000000
@@ -286,15 +268,6 @@ arm64__page() {
     esac
 }
 
-arm64_kernel() {
-    local p v
-    p=$(arm64__page "${1:-}") || return 1
-    [ -n "${ARM64_STAGE_DIR:-}" ] && [ -z "${ARM64_XEN:-}" ] && { arm64_load || return 1; }
-    v="ARM64_KERNEL_$p"
-    [ -n "${!v:-}" ] || arm64__die "$v unset (run arm64_stage or arm64_load)" || return 1
-    printf '%s\n' "${!v}"
-}
-
 arm64_kver() {
     local p v
     p=$(arm64__page "${1:-}") || return 1
@@ -306,142 +279,6 @@ arm64_kver() {
 
 arm64_cc() {
     printf '%s\n' "${ARM64_TRIPLET}-gcc"
-}
-
-arm64_libdirs() {
-    printf '%s\n' "$ARM64_CROSS_LIBDIR"
-    if [ -n "${ARM64_ROOT:-}" ]; then
-        printf '%s\n' "$ARM64_ROOT/lib/$ARM64_TRIPLET" "$ARM64_ROOT/usr/lib/$ARM64_TRIPLET"
-    fi
-}
-
-# Find a shared object by its soname in the arm64 library directories.
-arm64__find_lib() {
-    local d
-    while read -r d; do
-        if [ -e "$d/$1" ]; then
-            printf '%s\n' "$d/$1"
-            return 0
-        fi
-    done < <(arm64_libdirs)
-    return 1
-}
-
-arm64_needed_libs() {
-    local -A seen=()
-    local queue=("$@") f n p out=()
-    for n in ld-linux-aarch64.so.1 libgcc_s.so.1; do
-        p=$(arm64__find_lib "$n") || arm64__die "cannot find $n" || return 1
-        out+=("$p")
-        seen[$n]=1
-    done
-    while [ "${#queue[@]}" -gt 0 ]; do
-        f=${queue[0]}
-        queue=("${queue[@]:1}")
-        while read -r n; do
-            [ -n "$n" ] || continue
-            [ -z "${seen[$n]:-}" ] || continue
-            seen[$n]=1
-            p=$(arm64__find_lib "$n") || arm64__die "cannot resolve $n (needed by $f)" || return 1
-            out+=("$p")
-            queue+=("$p")
-        done < <("${ARM64_TRIPLET}-readelf" -d "$f" 2>/dev/null |
-            sed -n 's/.*(NEEDED).*Shared library: \[\(.*\)\]/\1/p')
-    done
-    printf '%s\n' "${out[@]}"
-}
-
-arm64_copy_modules() {
-    [ "$#" -ge 2 ] || arm64__die "usage: arm64_copy_modules <4k|16k> <dest-root> <module>..." || return 1
-    local kv dest=$2 m line path deps
-    kv=$(arm64_kver "$1") || return 1
-    shift 2
-    mkdir -p "$dest/lib/modules/$kv" || return 1
-    for m in "$@"; do
-        deps=$(modprobe -d "$ARM64_ROOT" -S "$kv" --show-depends "$m") ||
-            arm64__die "module $m not found for $kv" || return 1
-        while read -r line; do
-            # "insmod /path/to/mod.ko [params]"; "builtin name" lines need no file
-            case "$line" in insmod\ *) ;; *) continue ;; esac
-            path=${line#insmod }
-            path=${path%% *}
-            mkdir -p "$dest$(dirname "${path#"$ARM64_ROOT"}")" || return 1
-            cp -f "$path" "$dest${path#"$ARM64_ROOT"}" || return 1
-        done <<<"$deps"
-    done
-    cp -f "$ARM64_ROOT/lib/modules/$kv"/modules.{order,builtin,builtin.modinfo} \
-        "$dest/lib/modules/$kv/" 2>/dev/null || true
-    depmod -b "$dest" "$kv"
-}
-
-arm64_boot() {
-    [ "$#" -eq 3 ] || arm64__die "usage: arm64_boot <4k|16k> <initramfs> <timeout-seconds>" || return 1
-    local kernel initrd=$2 tmo=$3
-    kernel=$(arm64_kernel "$1") || return 1
-    [ -f "$initrd" ] || arm64__die "no initramfs $initrd" || return 1
-    [ -f "${ARM64_XEN:-}" ] || arm64__die "no Xen image (run arm64_stage or arm64_load)" || return 1
-    local -a extra=()
-    if declare -p ARM64_QEMU_EXTRA >/dev/null 2>&1; then
-        extra=("${ARM64_QEMU_EXTRA[@]}")
-    fi
-    # shellcheck disable=SC2054 # commas belong to QEMU's option syntax
-    local -a qemu=(
-        timeout -s KILL "$tmo" qemu-system-aarch64
-        -machine virt,virtualization=on,gic-version=3 -cpu cortex-a76
-        -accel tcg,thread=multi -smp 2 -m 2048
-        -nographic -serial stdio -monitor none -no-reboot -net none
-        -kernel "$ARM64_XEN"
-        -append "console=dtuart dtuart=/pl011@9000000 dom0_mem=1024M dom0_max_vcpus=2 loglvl=all"
-        -device "guest-loader,addr=$ARM64_DOM0_KERNEL_ADDR,kernel=$kernel,bootargs=console=hvc0 earlycon=xen earlyprintk=xen rdinit=/init"
-        -device "guest-loader,addr=$ARM64_DOM0_INITRD_ADDR,initrd=$initrd"
-        "${extra[@]}"
-    )
-    # A subshell: its traps kill QEMU if we are interrupted, without touching the
-    # caller's traps. QEMU's console is relayed line by line so that QEMU is also
-    # killed when this shell dies (checked every second), when our stdout goes away,
-    # or ARM64_BOOT_GRACE seconds (default 20) after a line matched ARM64_BOOT_DONE
-    # (an ERE, e.g. a "tests done" marker printed just before `poweroff -f`, which can
-    # hang on a broken dom0). `timeout -s KILL` bounds it all even if everything else
-    # is SIGKILLed. timeout(1) leads a process group with QEMU in it: kill -- -PID.
-    local parent=$BASHPID
-    (
-        # bash's own "Killed ..." job notice goes to /dev/null; QEMU's stderr to ours
-        exec 3>&2 2>/dev/null
-        qpid='' fifo=''
-        stop() { [ -z "$qpid" ] || kill -KILL -- "-$qpid" 2>/dev/null || true; }
-        trap 'stop; exit 130' INT TERM HUP
-        trap 'stop; [ -z "$fifo" ] || rm -f "$fifo"' EXIT
-        trap '' PIPE
-        fifo=$(mktemp -u "${TMPDIR:-/tmp}/arm64-boot.XXXXXX") && mkfifo "$fifo" || exit 1
-        "${qemu[@]}" </dev/null >"$fifo" 2>&3 &
-        qpid=$!
-        deadline='' buf='' line=''
-        while :; do
-            if IFS= read -r -t 1 line; then
-                line=$buf$line buf=''
-                printf '%s\n' "$line" 2>/dev/null || { stop; deadline=''; }
-                if [ -z "$deadline" ] && [ -n "${ARM64_BOOT_DONE:-}" ] &&
-                    [[ $line =~ $ARM64_BOOT_DONE ]]; then
-                    deadline=$((SECONDS + ${ARM64_BOOT_GRACE:-20}))
-                fi
-            elif [ $? -gt 128 ]; then
-                buf+=$line # read timed out: keep the partial line
-            else
-                line=$buf$line
-                [ -z "$line" ] || printf '%s' "$line" 2>/dev/null || true
-                break
-            fi
-            if { [ -n "$deadline" ] && [ "$SECONDS" -ge "$deadline" ]; } ||
-                ! kill -0 "$parent" 2>/dev/null; then
-                stop
-                deadline=''
-            fi
-        done <"$fifo"
-        rc=0
-        wait "$qpid" || rc=$?
-        qpid=''
-        exit "$rc"
-    )
 }
 
 # ================================================================ lab.sh interface

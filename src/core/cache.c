@@ -322,6 +322,27 @@ static void evict_one(xfm_handle *h, struct xfm_wtab *t)
 		remove_slot(h, t, victim);
 }
 
+/*
+ * A window could not be mapped for lack of address space or mappings
+ * (RLIMIT_AS, vm.max_map_count): unmap the least recently used one and
+ * keep the cache at the size that fits.  False when none is left.
+ */
+static bool give_back_one(xfm_handle *h, struct xfm_wtab *t)
+{
+	bool ok;
+
+	pthread_mutex_lock(&h->lock);
+	ok = h->cache.nr > 0 && t == cur_tab(h);
+	if (ok) {
+		h->cache.nr_max = h->cache.nr;
+		evict_one(h, t);
+		if (h->cache.nr_max > 1)
+			h->cache.nr_max--;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return ok;
+}
+
 static void touch(xfm_handle *h, struct xfm_window *w)
 {
 	uint64_t now = atomic_load_explicit(&h->cache.clock,
@@ -423,7 +444,17 @@ int xfm_window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out)
 		return xfm_fail(-ENOMEM, "%s: out of memory", h->src->label);
 
 	rc = window_map(h, mine, first, t->window_frames);
-	if (rc == -ESRCH)
+	while (rc == -ENOMEM && give_back_one(h, t))
+		rc = window_map(h, mine, first, t->window_frames);
+	if (rc == -ENOMEM)
+		rc = xfm_fail(-ENOMEM, "%s: frame 0x%llx: cannot map a window "
+			      "of %llu bytes and none is left to give back "
+			      "(address space or mapping limit: RLIMIT_AS, "
+			      "vm.max_map_count)", h->src->label,
+			      (unsigned long long)frame,
+			      (unsigned long long)(t->window_frames *
+						   h->psz.frame));
+	else if (rc == -ESRCH)
 		rc = xfm_source_gone(h, frame);
 	/* Mapped before the domain went? Frames of a dying one fail. */
 	else if (rc == 0)

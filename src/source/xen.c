@@ -151,8 +151,10 @@ static int probe(struct xen_source *x, uint64_t first, uint64_t n,
 	err = malloc(PROBE_BATCH * sizeof(*err));
 	if (!frames || !err)
 		rc = -ENOMEM;
-	for (uint64_t done = 0; done < n && rc == 0; done += PROBE_BATCH) {
-		uint64_t cnt = n - done < PROBE_BATCH ? n - done : PROBE_BATCH;
+	/* Under a small address-space or mapping limit, smaller batches. */
+	for (uint64_t done = 0, batch = PROBE_BATCH; done < n && rc == 0;
+	     done += batch) {
+		uint64_t cnt = n - done < batch ? n - done : batch;
 		void *addr;
 		int64_t got;
 
@@ -160,6 +162,11 @@ static int probe(struct xen_source *x, uint64_t first, uint64_t n,
 			frames[i] = first + done + i;
 		got = xen_map(&x->base, frames, (size_t)cnt, XFM_PROT_READ,
 			      NULL, err, &addr);
+		if (got == -ENOMEM && batch > 256) {
+			batch /= 2;
+			done -= batch; /* again from the same frame */
+			continue;
+		}
 		if (got < 0) {
 			rc = (int)got;
 			break;

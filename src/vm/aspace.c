@@ -18,9 +18,7 @@
 #include "private.h"
 #include "walk.h"
 
-/* 32768 slots: 128 MiB of 4 KiB pages, 1.5 MiB per handle (allocated
- * on first use of the pages, by the kernel). */
-#define TLB_SLOTS 32768
+#define TLB_SLOTS 8192
 
 struct tlb_slot {
 	uint64_t vpn;       /* va >> min_shift, plus one (0: empty) */
@@ -234,9 +232,7 @@ static int read_table(void *opaque, uint64_t pa, void *buf, size_t len)
 
 static size_t slot_of(uint64_t vpn)
 {
-	/* The low bits as they are: a contiguous span of pages never
-	 * collides with itself. */
-	return (size_t)(vpn & (TLB_SLOTS - 1));
+	return (size_t)((vpn ^ (vpn >> 13)) & (TLB_SLOTS - 1));
 }
 
 static bool tlb_lookup(struct xfm_vm *vm, uint64_t va, xfm_translation *t)

@@ -1,10 +1,19 @@
 #!/bin/sh
-# Runs in the lab's dom0 (busybox sh) from /payload: smoke checks of the lab
-# itself, then every test program in /payload/tests. Prints TAP-style lines
-# and "N passed, N failed"; exits 1 when anything failed.
-n=0 passed=0 failed=0 skipped=0
+# Runs in the lab's dom0 (busybox sh) from /payload, on x86_64 and arm64:
+# smoke checks of the lab itself, then each program listed in
+# /payload/programs ("NAME [ARGS...]" per line, in order; the programs are
+# in /payload/bin), each under a time limit.  Every program prints TAP;
+# its lines are renumbered into this run's ("ok N - NAME: ..."), "#" lines
+# pass through, and one more line says how the program exited (0 ok, 77
+# skipped with its reason, else not ok).  Ends with "1..N".
+# Environment from the host: XFM_LAB_PAGE (4k or 16k: the dom0 kernel's
+# page), XFM_LAB_PROGRAM_TIMEOUT (seconds per program, default 900).
+n=0 failed=0
+export PATH=/payload/bin:$PATH
+work=/tmp/run-tests
+mkdir -p "$work"
 
-ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $1"; }
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 check() {
     desc=$1
@@ -40,30 +49,64 @@ smoke() {
     check "hypervisor page size is 0x1000" test "$(cat /sys/hypervisor/properties/pagesize)" = 1000
     check "/run/xfm-guests lists the guests" grep -q "^XFM_GUESTS=" /run/xfm-guests
     check "Debian's libxenforeignmemory.so.1 is present" \
-        test -e /usr/lib/x86_64-linux-gnu/libxenforeignmemory.so.1
+        sh -c 'ls /usr/lib/*-linux-gnu/libxenforeignmemory.so.1'
     for g in $XFM_GUESTS; do guest_checks "$g"; done
     # The host checks that this file arrives intact.
     check "lab-export sends a file" lab-export /run/xfm-guests
 }
 
-run_programs() {
-    [ -d /payload/tests ] || return 0
-    for t in /payload/tests/*; do
-        { [ -f "$t" ] && [ -x "$t" ]; } || continue
-        name=${t##*/}
-        echo "# running $name"
-        "$t"
-        rc=$?
-        case $rc in
-            0) ok "$name" ;;
-            77) n=$((n + 1)); skipped=$((skipped + 1)); echo "ok $n - $name # SKIP" ;;
-            *) not_ok "$name (exit $rc)" ;;
+# renumber NAME < TAP: the program's lines as this run's, printed as they
+# come (a slow program shows its progress); the counts go through files.
+renumber() {
+    n=$(cat "$work/n") failed=$(cat "$work/failed")
+    while IFS= read -r line; do
+        case $line in
+            "not ok "*) not_ok "$1: ${line#* - }" ;;
+            "ok "*) ok "$1: ${line#* - }" ;;
+            "1..0 # SKIP"*) echo "# $1: skipped:${line#1..0 # SKIP}"
+                echo "${line#1..0 # SKIP}" > "$work/why" ;;
+            "XFM-RC "*) echo "${line#XFM-RC }" > "$work/rc" ;;
+            "#"*) echo "$line" ;;
+            "1.."*) ;;
+            *) echo "# $line" ;;
         esac
     done
+    echo "$n" > "$work/n"
+    echo "$failed" > "$work/failed"
+}
+
+run_programs() {
+    [ -f /payload/programs ] || return 0
+    while read -r name args; do
+        case $name in "" | "#"*) continue ;; esac
+        # "--only-page P ARGS": registered for one dom0 kernel page only.
+        case $args in
+            "--only-page "*)
+                set -- $args
+                [ "$2" = "${XFM_LAB_PAGE:-4k}" ] || continue
+                shift 2
+                args=$* ;;
+        esac
+        echo "# running $name $args"
+        t0=$(cut -d' ' -f1 /proc/uptime)
+        echo "$n" > "$work/n"
+        echo "$failed" > "$work/failed"
+        : > "$work/why"
+        echo "?" > "$work/rc"
+        # shellcheck disable=SC2086 # ARGS are words
+        { timeout "${XFM_LAB_PROGRAM_TIMEOUT:-900}" "/payload/bin/$name" $args \
+            < /dev/null 2>&1; echo "XFM-RC $?"; } | renumber "$name"
+        n=$(cat "$work/n") failed=$(cat "$work/failed") rc=$(cat "$work/rc")
+        secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }')
+        case $rc in
+            0) ok "$name exited 0 ($secs s)" ;;
+            77) n=$((n + 1)); echo "ok $n - $name # SKIP $(sed 's/^ *//' "$work/why")" ;;
+            *) not_ok "$name exited $rc ($secs s; 124 = timeout)" ;;
+        esac
+    done < /payload/programs
 }
 
 smoke
 run_programs
 echo "1..$n"
-echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -2,7 +2,7 @@
 /*
  * dropin-compare - the libxenforeignmemory.so.1 API on a live Arm guest,
  * run in the lab's dom0 once with Debian's library and once with ours
- * (LD_LIBRARY_PATH); tests/xen/arm/run-arm.sh compares the two outputs.
+ * (LD_LIBRARY_PATH); run-arm.sh and test-dropin.sh compare the two outputs.
  *
  *   dropin-compare map DOMID RAM_FIRST_FRAME RAM_FRAMES REGION_FRAME
  *     Maps 1, 3, 5 and 7 frames at odd starting frames (guest RAM and the
@@ -18,7 +18,9 @@
  *     dom0's memory on a 16 KiB kernel.
  * Exit 0 when every call behaved, 1 otherwise, 2 usage.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
