@@ -175,8 +175,11 @@ static int copy_mapped(struct xfm_dump *d, xfm_extent *ext, uint64_t addr,
 int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
 		  uint64_t off)
 {
-	/* Files: large preads (segments.c), no mapping kept either. */
-	if (!d->h->src->ops->pread && addr % d->frame == 0 &&
+	/* Files: large preads (segments.c), no mapping kept either.  A
+	 * span of xfm_dump_span() that is virtual or must fail on a hole
+	 * goes through xfm_read/xfm_read_va, which know both. */
+	if (!d->h->src->ops->pread && !d->va &&
+	    (d->read_flags & XFM_READ_ZERO_FILL) && addr % d->frame == 0 &&
 	    len % d->frame == 0 && MAP_STEP >= d->frame) {
 		xfm_extent *ext = calloc(MAP_STEP / d->frame, sizeof(*ext));
 		int rc;
