@@ -229,12 +229,15 @@ if [ "$cross" = 1 ] && [ "$arch" = amd64 ]; then
 			n_=$(ls "$out/${p}_"*"_$arch.deb")
 			[ "$(list "$a" aarch64-linux-gnu)" = "$(list "$n_" "$triplet")" ] || bad="$bad $p(files)"
 			[ "$(dpkg-deb -f "$a" Architecture)" = arm64 ] || bad="$bad $p(arch)"
+			# The same libraries: no optional dependency left out of the cross build.
+			[ "$(dpkg-deb -f "$a" Depends | sed 's/ ([^)]*)//g')" = \
+				"$(dpkg-deb -f "$n_" Depends | sed 's/ ([^)]*)//g')" ] || bad="$bad $p(depends)"
 		done
 		dpkg-deb -x "$(ls "$top/build-deb/arm64/xfm-xenforeignmemory_"*_arm64.deb)" "$work/arm"
 		file -L "$work/arm/usr/lib/aarch64-linux-gnu/xfm/libxenforeignmemory.so.1" | grep -q 'ARM aarch64' ||
 			bad="$bad drop-in(not aarch64)"
 		if [ -z "$bad" ]; then
-			ok "arm64 packages hold the same files as the $arch ones, aarch64 ELF"
+			ok "arm64 packages hold the same files and depend on the same packages as the $arch ones, aarch64 ELF"
 		else
 			not_ok "arm64 packages:$bad"
 		fi
