@@ -68,7 +68,7 @@ for p in libxfm0 xfm-xenforeignmemory; do
 		sed -n 's/^ \([^ ]*\) .*/\1/p' | sort >"$work/built.$p"
 	sed -n 's/^ \([^ ]*\) .*/\1/p' "$top/debian/$p.symbols" | sort >"$work/listed.$p"
 	new=$(comm -23 "$work/built.$p" "$work/listed.$p" | paste -sd' ' -)
-	[ -z "$new" ] || echo "# $p: symbols not yet in debian/$p.symbols: $new"
+	[ -z "$new" ] || echo "# $p: symbols not yet in debian/$p.symbols (scripts/deb-symbols.py adds them): $new"
 done
 
 # ---- 2. the drop-in's symbols file against Debian's library
