@@ -23,7 +23,7 @@
 
 #include "lab-guest.h"
 #include "privcmd.h"
-#include "tap.h"
+#include "../lib/tap.h"
 #include "xen-pv.h"
 #include "xfm.h"
 

@@ -17,7 +17,7 @@
 
 #include "privcmd.h"
 #include "privcmd-abi.h"
-#include "tap.h"
+#include "../lib/tap.h"
 
 #define FS 4096u
 

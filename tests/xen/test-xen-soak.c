@@ -18,7 +18,7 @@
 #include <sys/utsname.h>
 
 #include "lab-guest.h"
-#include "tap.h"
+#include "../lib/tap.h"
 #include "xfm.h"
 
 #define FS 4096u
