@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * private.h - the one internal header of libxfm (and of the compat
- * library, which links libxfm's objects statically).
+ * private.h - libxfm's internal header: what the core and every source
+ * share (the source vtable and table, the handle, geometry, the cache).
+ * A layer's own contract has its own header beside it: privcmd.h and
+ * segments.h (src/source), format.h (src/format), dump.h (src/core).
  */
 #ifndef XFM_PRIVATE_H
 #define XFM_PRIVATE_H

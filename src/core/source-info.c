@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* source.c - what every source shares: its label and its facts. */
+/* source-info.c - what every source shares: its label and its facts. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -117,7 +117,7 @@ int parse_count(const char *s, uint64_t *out, const char **why);
 /* Seconds as a decimal ("0.5", "2"), > 0 and <= 3600. */
 int parse_seconds(const char *s, double *out, const char **why);
 
-/* --- source.c ------------------------------------------------------ */
+/* --- open.c -------------------------------------------------------- */
 
 /*
  * Open SOURCE (a libxfm URI, a path, or xen:<name> resolved through
