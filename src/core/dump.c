@@ -111,6 +111,17 @@ static int read_failed(struct xfm_dump *d, int rc, uint64_t addr)
  * cost; tests/unit/test-liveness.c counts steps of this size). */
 #define MAP_STEP (UINT64_C(4) << 20)
 
+/* @n more bytes copied: move on, and say so to the progress callback. */
+static int advance(struct xfm_dump *d, uint64_t n, uint64_t *addr,
+		   uint64_t *off, uint64_t *len)
+{
+	*addr += n;
+	*off += n;
+	*len -= n;
+	d->done += n;
+	return report(d);
+}
+
 /*
  * A live source: map MAP_STEP bytes of frames, write straight from the
  * mapping, unmap.  Not through the cache: a dump reads every frame once,
@@ -155,11 +166,7 @@ static int copy_mapped(struct xfm_dump *d, xfm_extent *ext, uint64_t addr,
 			return rc;
 		if (off + n > d->end)
 			d->end = off + n;
-		addr += n;
-		off += n;
-		len -= n;
-		d->done += n;
-		rc = report(d);
+		rc = advance(d, n, &addr, &off, &len);
 		if (rc < 0)
 			return rc;
 	}
@@ -199,13 +206,8 @@ int xfm_dump_copy(struct xfm_dump *d, uint64_t addr, uint64_t len,
 		if (rc < 0)
 			return read_failed(d, rc, addr);
 		rc = write_sparse(d, off, d->buf, n);
-		if (rc < 0)
-			return rc;
-		addr += n;
-		off += n;
-		len -= n;
-		d->done += n;
-		rc = report(d);
+		if (rc == 0)
+			rc = advance(d, n, &addr, &off, &len);
 		if (rc < 0)
 			return rc;
 	}
