@@ -24,6 +24,7 @@
 
 #include "json.h"
 #include "segments.h"
+#include "qemu-process.h"
 
 #define FRAME        UINT64_C(4096)
 #define QMP_TIMEOUT  10000              /* ms to wait for a reply */
@@ -49,6 +50,11 @@ struct xfm_qemu {
 	 * backend; fd filled in once the backends are open). */
 	struct xfm_segs segs;
 	size_t nreg;             /* regions of the flat view we use */
+	/* No RAM is a shared file: read through the QEMU process; the
+	 * segments' off is then QEMU's host virtual address. */
+	bool process;
+	bool force_process;  /* a backend exists but is no shared file */
+	pid_t pid;
 };
 
 struct qmp {
@@ -298,7 +304,8 @@ static int add_region(struct xfm_qemu *qm, uint64_t start, uint64_t last,
 	if (rc < 0)
 		return rc;
 	qm->nreg++;
-	qm->be[be].used = true;
+	if (be != SIZE_MAX)
+		qm->be[be].used = true;
 	return 0;
 }
 
@@ -322,6 +329,9 @@ static int parse_mtree_line(struct xfm_qemu *qm, const char *line)
 	p += 3 + consumed;
 	if (p[0] == ' ' && p[1] == '@')
 		off = strtoull(p + 2, NULL, 16);
+	if (qm->process) /* every RAM region; QEMU's address comes later */
+		return strstr(line, ", ram): ") ? add_region(qm, start, last,
+							   0, SIZE_MAX) : 0;
 	for (size_t i = 0; i < qm->nbe; i++)
 		if (strcmp(qm->be[i].id, name) == 0)
 			return add_region(qm, start, last, off, i);
@@ -353,6 +363,66 @@ static int parse_mtree(struct xfm_qemu *qm, const char *text)
 	return 0;
 }
 
+/* QEMU's host address of guest-physical @gpa (HMP gpa2hva). */
+static int gpa2hva(struct xfm_qemu *qm, struct qmp *q, uint64_t gpa,
+		   uint64_t *hva)
+{
+	struct xfm_json *reply = NULL;
+	const struct xfm_json *ret;
+	const char *p;
+	char cmd[160];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "{\"execute\":\"human-monitor-command\","
+		 "\"arguments\":{\"command-line\":\"gpa2hva 0x%llx\"}}",
+		 (unsigned long long)gpa);
+	rc = qmp_exec(q, "gpa2hva", cmd, &reply, &ret);
+	if (rc < 0)
+		return rc;
+	/* "Host virtual address for 0x0 (pc.ram) is 0x7f12c0000000" */
+	p = ret->type == XFM_JSON_STRING ? strstr(ret->str, " is 0x") : NULL;
+	if (p)
+		*hva = strtoull(p + 4, NULL, 16);
+	else
+		rc = xfm_fail(-EPROTO, "%s: gpa2hva 0x%llx: %s", qm->base.label,
+			      (unsigned long long)gpa,
+			      ret->type == XFM_JSON_STRING ? ret->str : "?");
+	xfm_json_free(reply);
+	return rc;
+}
+
+/*
+ * Guest RAM that is not a shared file: each RAM region of the flat view
+ * is one block in QEMU's address space, found with gpa2hva; reads go
+ * through the QEMU process at the other end of the QMP socket.
+ */
+static int process_layout(struct xfm_qemu *qm, struct qmp *q)
+{
+	int rc;
+
+	if (!qm->nreg)
+		return xfm_fail(-EOPNOTSUPP, "%s: no guest RAM in the memory "
+				"tree (info mtree -f)", qm->base.label);
+	if (qm->base.flags & XFM_OPEN_WRITE)
+		return xfm_fail(-EROFS, "%s: guest RAM is not a shared file, "
+				"so xfm reads it through the QEMU process, "
+				"read-only; to write, %s", qm->base.label, HINT);
+	qm->pid = xfm_qemu_peer_pid(q->fd);
+	if (qm->pid < 0)
+		return xfm_fail(qm->pid, "%s: which process is QEMU: %s",
+				qm->base.label, strerror(-qm->pid));
+	for (size_t i = 0; i < qm->segs.n; i++) {
+		struct xfm_seg *sg = &qm->segs.v[i];
+
+		rc = gpa2hva(qm, q, sg->addr, &sg->off);
+		if (rc < 0)
+			return rc;
+		sg->path = "QEMU process";
+	}
+	return xfm_source_add_info(&qm->base, "qemu.ram", "process %d "
+				   "(process_vm_readv)", (int)qm->pid);
+}
+
 static int query_mtree(struct xfm_qemu *qm, struct qmp *q)
 {
 	struct xfm_json *reply = NULL;
@@ -367,11 +437,17 @@ static int query_mtree(struct xfm_qemu *qm, struct qmp *q)
 	rc = ret->type == XFM_JSON_STRING ? parse_mtree(qm, ret->str)
 		: xfm_fail(-EPROTO, "%s: info mtree: not a string",
 			   qm->base.label);
+	if (rc == 0 && (!qm->nreg || qm->force_process)) {
+		/* Anonymous RAM (the default): through the QEMU process. */
+		xfm_segs_free(&qm->segs);
+		memset(&qm->segs, 0, sizeof(qm->segs));
+		qm->nreg = 0;
+		qm->process = true;
+		rc = parse_mtree(qm, ret->str);
+		if (rc == 0)
+			rc = process_layout(qm, q);
+	}
 	xfm_json_free(reply);
-	if (rc == 0 && !qm->nreg)
-		rc = xfm_fail(-EOPNOTSUPP, "%s: no guest RAM is a memory "
-			      "backend (info mtree -f): %s", qm->base.label,
-			      HINT);
 	return rc;
 }
 
@@ -451,7 +527,7 @@ static int check_regions(struct xfm_qemu *qm)
 	if (bad)
 		return xfm_fail(-EPROTO, "%s: guest ranges overlap at 0x%llx",
 				qm->base.label, (unsigned long long)bad->addr);
-	for (size_t i = 0; i < qm->segs.n; i++) {
+	for (size_t i = 0; i < qm->segs.n && !qm->process; i++) {
 		struct xfm_seg *r = &qm->segs.v[i];
 		const struct qemu_backend *b = &qm->be[r->tag];
 
@@ -474,11 +550,11 @@ static int load_layout(struct xfm_qemu *qm, const char *sock)
 	int rc;
 
 	rc = qmp_open(&q, &qm->base, sock);
-	if (rc == 0)
+	if (rc == 0 && !qm->force_process)
 		rc = query_memdev(qm, &q);
 	if (rc == 0)
 		rc = query_mtree(qm, &q);
-	for (size_t i = 0; rc == 0 && i < qm->nbe; i++)
+	for (size_t i = 0; rc == 0 && !qm->process && i < qm->nbe; i++)
 		if (qm->be[i].used)
 			rc = open_backend(qm, &q, &qm->be[i]);
 	qmp_close(&q);
@@ -525,6 +601,28 @@ static int qemu_pread(struct xfm_source *s, uint64_t addr, void *buf,
 {
 	return xfm_segs_pread(&to_qemu(s)->segs, s, "is not guest RAM", addr,
 			      buf, len, flags);
+}
+
+static int64_t qemu_proc_map(struct xfm_source *s, const uint64_t *frames,
+			     size_t n, unsigned int prot, void *hint, int *err,
+			     void **addr)
+{
+	struct xfm_qemu *qm = to_qemu(s);
+
+	if (prot & XFM_PROT_WRITE)
+		return xfm_fail(-EROFS, "%s: read-only (QEMU process)",
+				s->label);
+	return xfm_qemu_proc_map(&qm->segs, qm->pid, s, frames, n, hint, err,
+				 addr);
+}
+
+static int qemu_proc_pread(struct xfm_source *s, uint64_t addr, void *buf,
+			   uint64_t len, unsigned int flags)
+{
+	struct xfm_qemu *qm = to_qemu(s);
+
+	return xfm_qemu_proc_pread(&qm->segs, qm->pid, s, addr, buf, len,
+				   flags);
 }
 
 static void qemu_close(struct xfm_source *s)
@@ -628,6 +726,16 @@ static const struct xfm_source_ops qemu_ops = {
 	.vm_root = qemu_vm_root,
 };
 
+static const struct xfm_source_ops qemu_process_ops = {
+	.name = "qemu",
+	.geometry = qemu_geometry,
+	.ranges = qemu_ranges,
+	.map = qemu_proc_map,
+	.close = qemu_close,
+	.pread = qemu_proc_pread,
+	.vm_root = qemu_vm_root,
+};
+
 int xfm_qemu_open(const char *sock, const struct xfm_open_args *a,
 		  struct xfm_source **out)
 {
@@ -650,6 +758,25 @@ int xfm_qemu_open(const char *sock, const struct xfm_open_args *a,
 		rc = xfm_fail(-ENOMEM, "qemu:%s: out of memory", sock);
 	if (rc == 0)
 		rc = load_layout(qm, sock);
+	if (rc == -EOPNOTSUPP && !(a->flags & XFM_OPEN_WRITE)) {
+		/* RAM backends that are no shared file: read them through
+		 * the QEMU process instead. */
+		qemu_close(&qm->base);
+		qm = calloc(1, sizeof(*qm));
+		if (!qm || xfm_source_init(&qm->base, &qemu_ops, a, "qemu:%s",
+					   sock) < 0) {
+			free(qm);
+			return xfm_fail(-ENOMEM, "qemu:%s: out of memory", sock);
+		}
+		qm->force_process = true;
+		qm->sock = strdup(sock);
+		rc = qm->sock ? xfm_source_add_info(&qm->base, "qemu.socket",
+						    "%s", sock) : -ENOMEM;
+		if (rc == 0)
+			rc = load_layout(qm, sock);
+	}
+	if (rc == 0 && qm->process)
+		qm->base.ops = &qemu_process_ops;
 	if (rc < 0) {
 		qemu_close(&qm->base);
 		return rc;

@@ -142,7 +142,7 @@ static bool too_big(const struct regime *g, uint64_t addr)
 }
 
 int xfm_vm_walk_arm64(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
-		      void *opaque, xfm_translation *t)
+		      void *opaque, xfm_translation *t, struct xfm_vm_hint *hint)
 {
 	struct regime g;
 	unsigned int stride;
@@ -169,6 +169,10 @@ int xfm_vm_walk_arm64(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
 	if (too_big(&g, table))
 		return xfm_vm_unmapped(t, XFM_VM_ADDRESS_SIZE, level, g.ttbr,
 				       0);
+	if (hint && hint->use) {
+		level = 3;
+		table = hint->start_table;
+	}
 	for (;; level++) {
 		unsigned int shift = g.gs + (3 - level) * stride;
 		unsigned int ibits = level == start_level(&g) ?
@@ -192,6 +196,10 @@ int xfm_vm_walk_arm64(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
 			if (too_big(&g, oa))
 				return xfm_vm_unmapped(t, XFM_VM_ADDRESS_SIZE,
 						       3, d, a);
+			if (hint) {
+				hint->leaf_ok = true;
+				hint->leaf_table = table;
+			}
 			return mapped(t, 3, d, a, oa, g.gs);
 		}
 		oa = out_addr(&g, d, d & 2 ? g.gs : shift);

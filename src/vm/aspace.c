@@ -18,7 +18,9 @@
 #include "private.h"
 #include "walk.h"
 
-#define TLB_SLOTS 8192
+/* 32768 slots: 128 MiB of 4 KiB pages, 1.5 MiB per handle (allocated
+ * on first use of the pages, by the kernel). */
+#define TLB_SLOTS 32768
 
 struct tlb_slot {
 	uint64_t vpn;       /* va >> min_shift, plus one (0: empty) */
@@ -26,6 +28,15 @@ struct tlb_slot {
 	uint64_t page_size;
 	uint64_t entry, entry_addr;
 	int32_t level;
+};
+
+/* Paging-structure cache: the last-level table of a VA span (2 MiB on
+ * x86-64), so that a translation-cache miss reads one entry, not four. */
+#define PSC_SLOTS 4096
+
+struct psc_slot {
+	uint64_t key;       /* (va >> span shift) + 1 (0: empty) */
+	uint64_t table;
 };
 
 struct xfm_vm {
@@ -36,6 +47,7 @@ struct xfm_vm {
 	unsigned int min_shift;
 	uint64_t gen;
 	struct tlb_slot tlb[TLB_SLOTS];
+	struct psc_slot psc[PSC_SLOTS];
 };
 
 int xfm_vm_new(xfm_handle *h)
@@ -62,6 +74,7 @@ void xfm_vm_free(xfm_handle *h)
 static void flush_locked(struct xfm_vm *vm)
 {
 	memset(vm->tlb, 0, sizeof(vm->tlb));
+	memset(vm->psc, 0, sizeof(vm->psc));
 	vm->gen++;
 }
 
@@ -232,7 +245,9 @@ static int read_table(void *opaque, uint64_t pa, void *buf, size_t len)
 
 static size_t slot_of(uint64_t vpn)
 {
-	return (size_t)((vpn ^ (vpn >> 13)) & (TLB_SLOTS - 1));
+	/* The low bits as they are: a contiguous span of pages never
+	 * collides with itself. */
+	return (size_t)(vpn & (TLB_SLOTS - 1));
 }
 
 static bool tlb_lookup(struct xfm_vm *vm, uint64_t va, xfm_translation *t)
@@ -277,6 +292,47 @@ static void tlb_store(struct xfm_vm *vm, uint64_t gen,
 	pthread_mutex_unlock(&vm->lock);
 }
 
+static struct psc_slot *psc_slot(struct xfm_vm *vm, uint64_t key)
+{
+	return &vm->psc[(key ^ (key >> 12)) & (PSC_SLOTS - 1)];
+}
+
+/* A walk through the paging-structure cache: resumed at the cached
+ * last-level table when there is one, and that table remembered. */
+static int walk_cached(xfm_handle *h, const xfm_vm_root *r, uint64_t gen,
+		       uint64_t va, xfm_translation *t)
+{
+	struct xfm_vm *vm = h->vm;
+	unsigned int shift = xfm_vm_leaf_span_shift(r, va);
+	struct xfm_vm_hint hint = { .use = false };
+	uint64_t key = shift ? (va >> shift) + 1 : 0;
+	struct psc_slot *ps;
+	int rc;
+
+	if (key) {
+		pthread_mutex_lock(&vm->lock);
+		ps = psc_slot(vm, key);
+		if (ps->key == key && gen == vm->gen) {
+			hint.use = true;
+			hint.start_table = ps->table;
+		}
+		pthread_mutex_unlock(&vm->lock);
+	}
+	rc = xfm_vm_walk_hint(r, va, read_table, h, t, &hint);
+	if (hint.use && rc != 0) /* redo the whole walk for the reason */
+		rc = xfm_vm_walk_hint(r, va, read_table, h, t, NULL);
+	if (rc == 0 && key && hint.leaf_ok && !hint.use) {
+		pthread_mutex_lock(&vm->lock);
+		if (gen == vm->gen) {
+			ps = psc_slot(vm, key);
+			ps->key = key;
+			ps->table = hint.leaf_table;
+		}
+		pthread_mutex_unlock(&vm->lock);
+	}
+	return rc;
+}
+
 static const char *const reasons[] = {
 	[XFM_VM_MAPPED] = "mapped",
 	[XFM_VM_NOT_PRESENT] = "not present",
@@ -298,7 +354,7 @@ static int translate(xfm_handle *h, uint64_t va, xfm_translation *t)
 	rc = current_root(h, &r, &gen);
 	if (rc < 0)
 		return rc;
-	rc = xfm_vm_walk(&r, va, read_table, h, t);
+	rc = walk_cached(h, &r, gen, va, t);
 	if (rc == 0) {
 		tlb_store(h->vm, gen, t);
 		return 0;

@@ -5,21 +5,51 @@
 
 #include "walk.h"
 
-int xfm_vm_walk(const xfm_vm_root *root, uint64_t va, xfm_vm_read_fn rd,
-		void *opaque, xfm_translation *t)
+int xfm_vm_walk_hint(const xfm_vm_root *root, uint64_t va, xfm_vm_read_fn rd,
+		     void *opaque, xfm_translation *t, struct xfm_vm_hint *hint)
 {
 	memset(t, 0, sizeof(*t));
 	t->va = va;
+	if (hint)
+		hint->leaf_ok = false;
 	switch (root->mode) {
 	case XFM_VM_X86_32:
 	case XFM_VM_X86_PAE:
 	case XFM_VM_X86_64:
 	case XFM_VM_X86_64_LA57:
-		return xfm_vm_walk_x86(root, va, rd, opaque, t);
+		return xfm_vm_walk_x86(root, va, rd, opaque, t, hint);
 	case XFM_VM_ARM64:
-		return xfm_vm_walk_arm64(root, va, rd, opaque, t);
+		return xfm_vm_walk_arm64(root, va, rd, opaque, t, hint);
 	}
 	return -EINVAL;
+}
+
+int xfm_vm_walk(const xfm_vm_root *root, uint64_t va, xfm_vm_read_fn rd,
+		void *opaque, xfm_translation *t)
+{
+	return xfm_vm_walk_hint(root, va, rd, opaque, t, NULL);
+}
+
+unsigned int xfm_vm_leaf_span_shift(const xfm_vm_root *root, uint64_t va)
+{
+	uint64_t tg;
+	unsigned int gs;
+
+	switch (root->mode) {
+	case XFM_VM_X86_64:
+	case XFM_VM_X86_64_LA57:
+		return 21;
+	case XFM_VM_ARM64:
+		if ((va >> 55) & 1) {
+			tg = (root->tcr >> 30) & 3;
+			gs = tg == 1 ? 14 : tg == 3 ? 16 : 12;
+		} else {
+			tg = (root->tcr >> 14) & 3;
+			gs = tg == 2 ? 14 : tg == 1 ? 16 : 12;
+		}
+		return gs + gs - 3;
+	}
+	return 0;
 }
 
 uint64_t xfm_vm_min_page(const xfm_vm_root *root)

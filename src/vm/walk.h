@@ -7,6 +7,7 @@
 #ifndef XFM_VM_WALK_H
 #define XFM_VM_WALK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,10 +30,33 @@ typedef int (*xfm_vm_read_fn)(void *opaque, uint64_t pa, void *buf,
 int xfm_vm_walk(const xfm_vm_root *root, uint64_t va, xfm_vm_read_fn rd,
 		void *opaque, xfm_translation *t);
 
+/*
+ * A paging-structure cache's view of one walk (x86-64 and arm64): the
+ * last-level table holding @va's entry.  In: @use with @start_table
+ * resumes the walk at that table (the levels above are taken as read
+ * before).  Out: @leaf_table and @leaf_ok when the walk ended in a
+ * last-level table (a 4 KiB page, or an arm64 granule page).
+ */
+struct xfm_vm_hint {
+	bool use;
+	uint64_t start_table;
+	bool leaf_ok;
+	uint64_t leaf_table;
+};
+
+/* As xfm_vm_walk, with a hint (may be NULL). */
+int xfm_vm_walk_hint(const xfm_vm_root *root, uint64_t va, xfm_vm_read_fn rd,
+		     void *opaque, xfm_translation *t, struct xfm_vm_hint *hint);
+/* log2 of the VA span one last-level table maps for @va, or 0 when the
+ * mode has no hint support (32-bit, PAE). */
+unsigned int xfm_vm_leaf_span_shift(const xfm_vm_root *root, uint64_t va);
+
 int xfm_vm_walk_x86(const xfm_vm_root *root, uint64_t va, xfm_vm_read_fn rd,
-		    void *opaque, xfm_translation *t);
+		    void *opaque, xfm_translation *t,
+		    struct xfm_vm_hint *hint);
 int xfm_vm_walk_arm64(const xfm_vm_root *root, uint64_t va,
-		      xfm_vm_read_fn rd, void *opaque, xfm_translation *t);
+		      xfm_vm_read_fn rd, void *opaque, xfm_translation *t,
+		      struct xfm_vm_hint *hint);
 
 /* Smallest page the root's mode can map (the translation cache's unit). */
 uint64_t xfm_vm_min_page(const xfm_vm_root *root);

@@ -91,7 +91,8 @@ static int walk_32(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
  * level it is at.
  */
 static int walk_64_from(uint64_t table, int level, bool pae, uint64_t va,
-			xfm_vm_read_fn rd, void *opaque, xfm_translation *t)
+			xfm_vm_read_fn rd, void *opaque, xfm_translation *t,
+			struct xfm_vm_hint *hint)
 {
 	for (; level >= 1; level--) {
 		unsigned int shift = 12 + 9 * (level - 1);
@@ -103,8 +104,13 @@ static int walk_64_from(uint64_t table, int level, bool pae, uint64_t va,
 		if (!(e & X86_P))
 			return xfm_vm_unmapped(t, XFM_VM_NOT_PRESENT, level,
 					       e, a);
-		if (level == 1)
+		if (level == 1) {
+			if (hint) {
+				hint->leaf_ok = true;
+				hint->leaf_table = table;
+			}
 			return mapped(t, 1, e, a, e & ADDR_MASK_64, 4096);
+		}
 		if (!(e & X86_PS)) {
 			table = e & ADDR_MASK_64;
 			continue;
@@ -142,11 +148,12 @@ static int walk_pae(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
 	/* PDPTE bits 2:1 and 8:5 are reserved (loaded with CR3). */
 	if (e & UINT64_C(0x1e6))
 		return xfm_vm_unmapped(t, XFM_VM_RESERVED, 3, e, a);
-	return walk_64_from(e & ADDR_MASK_64, 2, true, va, rd, opaque, t);
+	return walk_64_from(e & ADDR_MASK_64, 2, true, va, rd, opaque, t,
+			    NULL);
 }
 
 static int walk_long(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
-		     void *opaque, xfm_translation *t)
+		     void *opaque, xfm_translation *t, struct xfm_vm_hint *hint)
 {
 	int levels = r->mode == XFM_VM_X86_64_LA57 ? 5 : 4;
 	unsigned int top = 12 + 9 * levels - 1; /* 47 or 56 */
@@ -154,12 +161,15 @@ static int walk_long(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
 
 	if (sext != 0 && sext != -1)
 		return xfm_vm_unmapped(t, XFM_VM_OUTSIDE, levels, 0, 0);
+	if (hint && hint->use)
+		return walk_64_from(hint->start_table, 1, false, va, rd, opaque,
+				    t, hint);
 	return walk_64_from(r->root & ADDR_MASK_64, levels, false, va, rd,
-			    opaque, t);
+			    opaque, t, hint);
 }
 
 int xfm_vm_walk_x86(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
-		    void *opaque, xfm_translation *t)
+		    void *opaque, xfm_translation *t, struct xfm_vm_hint *hint)
 {
 	switch (r->mode) {
 	case XFM_VM_X86_32:
@@ -168,7 +178,7 @@ int xfm_vm_walk_x86(const xfm_vm_root *r, uint64_t va, xfm_vm_read_fn rd,
 		return walk_pae(r, va, rd, opaque, t);
 	case XFM_VM_X86_64:
 	case XFM_VM_X86_64_LA57:
-		return walk_long(r, va, rd, opaque, t);
+		return walk_long(r, va, rd, opaque, t, hint);
 	}
 	return -EINVAL;
 }

@@ -548,6 +548,32 @@ static void expect_fail(const char *uri, int err, const char *needle)
 	print_message("# %s\n", xfm_last_error());
 }
 
+/* Opened through the QEMU process: the blobs' bytes, by copy and by
+ * mapping, and the fact that says so. */
+static void expect_process(struct vm *v)
+{
+	xfm_handle *h = NULL;
+	const char *key, *val;
+	xfm_extent ext = { .frame = 0x200 };
+	xfm_mapping *m;
+	bool said = false;
+
+	if (xfm_open(&h, v->uri, 0) != 0)
+		fail_msg("%s: %s", v->uri, xfm_last_error());
+	for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++)
+		check_blob(h, &blobs[i]);
+	for (size_t i = 0; xfm_source_info(h, i, &key, &val) == 0; i++)
+		if (!strcmp(key, "qemu.ram") && strstr(val, "process_vm_readv"))
+			said = true;
+	assert_true(said);
+	assert_true(xfm_map(h, &ext, 1, XFM_PROT_READ, NULL, &m) == 1);
+	for (size_t i = 0; i < 4096; i++)
+		assert_int_equal(((uint8_t *)xfm_map_addr(m))[i],
+				 craft_pat(0x200000 + i));
+	xfm_unmap(m);
+	xfm_close(h);
+}
+
 static void errors(void **state)
 {
 	char uri[400], obj[512];
@@ -580,16 +606,34 @@ static void errors(void **state)
 	expect_fail(uri, -EPROTO, "not QMP");
 	kill(child, SIGTERM);
 	waitpid(child, NULL, 0);
-	/* RAM that is not a shared file */
-	if (!vm_start(&v, "plain", "64", NULL, NULL, 0, NULL))
+	/* RAM that is not a shared file: read through the QEMU process
+	 * (process_vm_readv), read-only */
+	if (!vm_start(&v, "plain", "64", NULL, blobs,
+		      sizeof(blobs) / sizeof(blobs[0]), NULL))
 		fail_msg("QEMU did not start");
-	expect_fail(v.uri, -EOPNOTSUPP, "share=on");
+	expect_process(&v);
+	{
+		xfm_handle *h = NULL;
+
+		/* writing still needs a shared file, and says how */
+		assert_int_equal(xfm_open(&h, v.uri, XFM_OPEN_WRITE),
+				 -EOPNOTSUPP);
+		assert_non_null(strstr(xfm_last_error(), "share=on"));
+	}
 	vm_stop(&v);
 	snprintf(obj, sizeof(obj), "memory-backend-file,id=ram0,size=64M,"
 		 "mem-path=%s/priv.ram,share=off", craft_tmpdir());
-	if (!vm_start(&v, "priv", "64", obj, NULL, 0, NULL))
+	if (!vm_start(&v, "priv", "64", obj, blobs,
+		      sizeof(blobs) / sizeof(blobs[0]), NULL))
 		fail_msg("QEMU did not start");
-	expect_fail(v.uri, -EOPNOTSUPP, "is not shared");
+	expect_process(&v);
+	{
+		xfm_handle *h = NULL;
+
+		assert_int_equal(xfm_open(&h, v.uri, XFM_OPEN_WRITE),
+				 -EOPNOTSUPP);
+		assert_non_null(strstr(xfm_last_error(), "is not shared"));
+	}
 	vm_stop(&v);
 	snprintf(obj, sizeof(obj), "%s/priv.ram", craft_tmpdir());
 	unlink(obj);
