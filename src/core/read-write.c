@@ -57,8 +57,10 @@ static int copy_window(xfm_handle *h, struct xfm_window *w, uint64_t addr,
 		char *p = (char *)w->addr + idx * fs + off;
 		int err = w->err[idx];
 
+		/* Absent, whatever the source's reason (Xen says EINVAL
+		 * for a ballooned-out frame): -ENOENT, as documented. */
 		if (err && (write || !(flags & XFM_READ_ZERO_FILL)))
-			return xfm_fail(err, "%s: frame 0x%llx (address "
+			return xfm_fail(-ENOENT, "%s: frame 0x%llx (address "
 					"0x%llx): not available: %s",
 					h->src->label,
 					(unsigned long long)(xfm_window_first(w) +
