@@ -368,10 +368,76 @@ static void threads_share_handle(void **state)
 	assert_true(fx->m->maps < THREADS * ITERS * 3);
 }
 
+/*
+ * A live source (one with a present op, like Xen): a span's presence is
+ * asked of the source for that span only, never by loading the whole
+ * memory map; once the map is loaded, it answers.
+ */
+static unsigned int nr_ranges_calls, nr_present_calls;
+static uint64_t present_first, present_n;
+
+static int counting_ranges(struct xfm_source *s, xfm_range **out, size_t *n)
+{
+	nr_ranges_calls++;
+	return ms_ranges(s, out, n);
+}
+
+static int counting_present(struct xfm_source *s, uint64_t first,
+			    uint64_t n, uint64_t *missing)
+{
+	struct mem_source *m = (struct mem_source *)s;
+
+	nr_present_calls++;
+	present_first = first;
+	present_n = n;
+	for (uint64_t f = first; f < first + n; f++) {
+		if (m->hole[f]) {
+			*missing = f;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void span_probes_only_the_span(void **state)
+{
+	struct fixture *fx = *state;
+	static struct xfm_source_ops live_ops;
+	uint64_t gap = 0;
+	uint8_t b[16];
+
+	live_ops = ms_ops;
+	live_ops.ranges = counting_ranges;
+	live_ops.present = counting_present;
+	fx->m->base.ops = &live_ops;
+	nr_ranges_calls = nr_present_calls = 0;
+	/* 16 bytes: one frame asked about, no memory map loaded. */
+	assert_int_equal(xfm_span_present(fx->h, 5 * FS + 8, 16, &gap), 1);
+	assert_int_equal(nr_present_calls, 1);
+	assert_int_equal(present_first, 5);
+	assert_int_equal(present_n, 1);
+	assert_int_equal(xfm_read(fx->h, 5 * FS + 8, b, 16, 0), 0);
+	/* Across the hole at frame 100: the gap is its first byte. */
+	assert_int_equal(xfm_span_present(fx->h, 99 * FS, 3 * FS, &gap), 0);
+	assert_int_equal(gap, 100 * FS);
+	assert_int_equal(present_first, 99);
+	assert_int_equal(present_n, 3);
+	assert_int_equal(nr_ranges_calls, 0);
+	/* Once the map is loaded, it answers. */
+	assert_int_equal(xfm_get_ranges(fx->h, NULL, 0), 3);
+	assert_int_equal(nr_ranges_calls, 1);
+	assert_int_equal(xfm_span_present(fx->h, 99 * FS + 1, 2 * FS, &gap), 0);
+	assert_int_equal(gap, 100 * FS);
+	assert_int_equal(nr_present_calls, 2);
+	fx->m->base.ops = &ms_ops;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(read_any_alignment, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(span_probes_only_the_span, setup_ro,
+						teardown),
 		cmocka_unit_test_setup_teardown(read_hole, setup_ro, teardown),
 		cmocka_unit_test_setup_teardown(read_bounds, setup_ro, teardown),
 		cmocka_unit_test_setup_teardown(write_needs_flag, setup_ro, teardown),
