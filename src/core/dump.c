@@ -17,6 +17,7 @@
 
 #include "format.h"
 #include "le.h"
+#include "linux.h"
 
 #define CHUNK XFM_DUMP_CHUNK
 #define HOLE  (UINT64_C(64) << 10)  /* all-zero blocks this big: a hole */
@@ -363,6 +364,87 @@ static int load_ranges(struct xfm_dump *d)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Notes: what crash, drgn and makedumpfile need besides memory        */
+
+static size_t align4(size_t v)
+{
+	return (v + 3) & ~(size_t)3;
+}
+
+/* Is there a note named @name in the ELF64 little-endian notes @n? */
+static bool has_note(const uint8_t *n, size_t len, const char *name)
+{
+	size_t nl = strlen(name) + 1, off = 0;
+
+	while (len - off >= 12) {
+		uint32_t namesz = xfm_le32(n + off);
+		uint32_t descsz = xfm_le32(n + off + 4);
+		size_t need = 12 + align4(namesz) + align4(descsz);
+
+		if (need > len - off)
+			break;
+		if (namesz == nl && memcmp(n + off + 12, name, nl) == 0)
+			return true;
+		off += need;
+	}
+	return false;
+}
+
+/* Bytes of a note named @name with @descsz bytes of descriptor. */
+static size_t note_size(const char *name, size_t descsz)
+{
+	return 12 + align4(strlen(name) + 1) + align4(descsz);
+}
+
+static void put_note(uint8_t *p, const char *name, uint32_t type,
+		     const void *desc, size_t descsz)
+{
+	size_t nl = strlen(name) + 1;
+
+	memset(p, 0, note_size(name, descsz));
+	xfm_put_le32(p, (uint32_t)nl);
+	xfm_put_le32(p + 4, (uint32_t)descsz);
+	xfm_put_le32(p + 8, type);
+	memcpy(p + 12, name, nl);
+	memcpy(p + 12 + align4(nl), desc, descsz);
+}
+
+/*
+ * The source's notes, kept, and the guest kernel's VMCOREINFO (from the
+ * dump, else found in guest memory) as a note if they lack one: the
+ * layout of /proc/vmcore and of QEMU's dumps.  No Linux guest: no note.
+ */
+static int prepare_notes(struct xfm_dump *d)
+{
+	const struct xfm_source *s = d->h->src;
+	const struct xfm_os *os;
+	size_t len = s->notes_len;
+	bool add;
+
+	if (xfm_linux_find(d->h, &os) == 0) {
+		d->vmcoreinfo = os->text;
+		d->vmcoreinfo_len = os->len;
+	}
+	xfm_clear_error(); /* no Linux guest is not an error */
+	add = d->vmcoreinfo && !has_note(s->notes, s->notes_len,
+					 XFM_VMCOREINFO_NAME);
+	if (add)
+		len += note_size(XFM_VMCOREINFO_NAME, d->vmcoreinfo_len);
+	if (!len)
+		return 0;
+	d->notes = malloc(len);
+	if (!d->notes)
+		return xfm_fail(-ENOMEM, "%s: out of memory", d->path);
+	if (s->notes_len)
+		memcpy(d->notes, s->notes, s->notes_len);
+	if (add)
+		put_note(d->notes + s->notes_len, XFM_VMCOREINFO_NAME, 0,
+			 d->vmcoreinfo, d->vmcoreinfo_len);
+	d->notes_len = len;
+	return 0;
+}
+
 static int check_args(xfm_handle *h, const char *path, unsigned int format,
 		      unsigned int flags)
 {
@@ -434,6 +516,7 @@ out:
 	free(d->tmp);
 	free(d->buf);
 	free(d->r);
+	free(d->notes);
 	return rc;
 }
 
@@ -457,8 +540,11 @@ XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	if (rc < 0)
 		return rc;
 	rc = load_ranges(&d);
+	if (rc == 0)
+		rc = prepare_notes(&d);
 	if (rc < 0) {
 		free(d.r);
+		free(d.notes);
 		return rc;
 	}
 	return write_file(&d, flags, write_dump, &format);

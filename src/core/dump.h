@@ -35,6 +35,14 @@ struct xfm_dump {
 	unsigned int read_flags; /* for xfm_read: XFM_READ_ZERO_FILL */
 	bool va;                 /* xfm_dump_span of guest-virtual memory */
 	unsigned int mode;       /* of the finished file */
+	/* What the analysers need besides memory (dump.c prepares it):
+	 * the guest kernel's VMCOREINFO text (NULL when none found), and
+	 * the ELF notes to write: the source's own, plus a VMCOREINFO note
+	 * when the source had none (little-endian ELF64 layout). */
+	const char *vmcoreinfo;
+	size_t vmcoreinfo_len;
+	uint8_t *notes;
+	size_t notes_len;
 };
 
 /* Bytes of the status note of XFM_DUMP_KEEP_PARTIAL (see xfm.h). */

@@ -146,6 +146,11 @@ struct xfm_source {
 	 * the format's parser; NULL when none.  Not NUL-terminated. */
 	char *vmcoreinfo;
 	size_t vmcoreinfo_len;
+	/* ELF notes the dump carries (PRSTATUS, QEMU CPU state, ...) in
+	 * little-endian ELF64 layout, to keep when converting; NULL when
+	 * none. */
+	uint8_t *notes;
+	size_t notes_len;
 };
 
 /* What xfm_open() was asked, for a source's constructor. */

@@ -60,6 +60,8 @@ void xfm_source_fini(struct xfm_source *s)
 	free(s->label);
 	free(s->vmcoreinfo);
 	s->vmcoreinfo = NULL;
+	free(s->notes);
+	s->notes = NULL;
 	s->info = NULL;
 	s->label = NULL;
 	s->ninfo = 0;

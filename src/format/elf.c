@@ -420,6 +420,36 @@ static int count_note(struct xfm_file *f, void *opaque, uint32_t type,
 	return 0;
 }
 
+/*
+ * Keep a PT_NOTE's bytes (already walked, so well formed) for dumps made
+ * from this file: PRSTATUS and QEMU CPU state are what debuggers read the
+ * registers from.  Only from little-endian ELF64, the layout we write.
+ */
+#define MAX_NOTES (UINT64_C(64) << 20)
+
+static int keep_notes(struct xfm_file *f, const struct xfm_elf_phdr *p)
+{
+	struct xfm_source *s = &f->base;
+	uint8_t *n;
+
+	uint8_t first[16];
+
+	if (!p->filesz || p->filesz > MAX_NOTES - s->notes_len)
+		return 0;
+	/* A partial dump's status note describes that file, not this one. */
+	if (p->filesz >= 16 && xfm_file_read_at(f, p->off, first, 16,
+						"notes") == 0 &&
+	    xfm_le32(first) == 4 && memcmp(first + 12, "XFM", 4) == 0)
+		return 0;
+	n = realloc(s->notes, s->notes_len + p->filesz);
+	if (!n)
+		return -ENOMEM;
+	s->notes = n;
+	s->notes_len += p->filesz;
+	return xfm_file_read_at(f, p->off, n + s->notes_len - p->filesz,
+				p->filesz, "notes");
+}
+
 static int add_load(struct xfm_file *f, const struct xfm_elf *e, uint64_t i,
 		    const struct xfm_elf_phdr *p)
 {
@@ -469,6 +499,8 @@ static int walk_phdrs(struct xfm_file *f, const struct xfm_elf *e,
 		} else if (p.type == PT_NOTE) {
 			rc = xfm_elf_walk_notes(f, e, p.off, p.filesz,
 						count_note, c);
+			if (rc == 0 && e->is64 && !e->be)
+				rc = keep_notes(f, &p);
 		}
 		if (rc < 0)
 			return rc;
@@ -525,7 +557,8 @@ static int parse_elf(struct xfm_file *f)
 /* ------------------------------------------------------------------ */
 /* The writer                                                          */
 
-/* Program headers, one PT_LOAD per range, written in batches. */
+/* Program headers @first.. (after the PT_NOTEs): one PT_LOAD per range,
+ * written in batches. */
 static int elf_phdrs(struct xfm_dump *d, uint64_t data, uint64_t first)
 {
 	uint64_t off = data, a = xfm_dump_data_align(d);
@@ -574,10 +607,32 @@ static int elf_status_phdr(struct xfm_dump *d, uint64_t off)
 	return xfm_dump_write(d, 64, p, sizeof(p));
 }
 
+/* The notes' PT_NOTE (program header @i) and the notes at @off. */
+static int elf_notes(struct xfm_dump *d, uint64_t i, uint64_t off)
+{
+	uint8_t p[56] = { 0 };
+	int rc;
+
+	xfm_put_le32(p, PT_NOTE);
+	xfm_put_le64(p + 8, off);
+	xfm_put_le64(p + 32, d->notes_len);
+	xfm_put_le64(p + 40, d->notes_len);
+	xfm_put_le64(p + 48, 4);
+	rc = xfm_dump_write(d, 64 + i * 56, p, sizeof(p));
+	return rc ? rc : xfm_dump_write(d, off, d->notes, d->notes_len);
+}
+
+/*
+ * Layout: ELF header, program headers (the status PT_NOTE of
+ * XFM_DUMP_KEEP_PARTIAL, the notes' PT_NOTE when there are notes, then
+ * the PT_LOADs), section 0 when PN_XNUM, the status note, the notes, then
+ * the data, each range aligned so that it can be mapped.
+ */
 static int write_elf(struct xfm_dump *d)
 {
-	uint64_t phnum = d->nr + d->keep, a = xfm_dump_data_align(d);
-	uint64_t shoff = 0, data, off, note;
+	uint64_t nnote = d->notes_len ? 1 : 0, a = xfm_dump_data_align(d);
+	uint64_t phnum = d->nr + d->keep + nnote;
+	uint64_t shoff = 0, data, off, note, notes;
 	uint8_t hdr[64], sh0[64];
 	bool xnum = phnum >= PN_XNUM;
 	int rc;
@@ -586,7 +641,8 @@ static int write_elf(struct xfm_dump *d)
 	if (xnum)
 		shoff = 64 + phnum * 56;
 	note = 64 + phnum * 56 + (xnum ? 64 : 0);
-	data = xfm_align_up(note + (d->keep ? XFM_DUMP_STATUS_NOTE : 0), a);
+	notes = note + (d->keep ? XFM_DUMP_STATUS_NOTE : 0);
+	data = xfm_align_up(notes + d->notes_len, a);
 	xfm_elf_put_ehdr(hdr, d->h, phnum, shoff, xnum ? 1 : 0, 0);
 	rc = xfm_dump_write(d, 0, hdr, sizeof(hdr));
 	if (rc == 0 && d->keep)
@@ -598,8 +654,10 @@ static int write_elf(struct xfm_dump *d)
 				(unsigned long long)phnum)
 				: xfm_dump_write(d, shoff, sh0, sizeof(sh0));
 	}
+	if (rc == 0 && nnote)
+		rc = elf_notes(d, d->keep, notes);
 	if (rc == 0)
-		rc = elf_phdrs(d, data, d->keep);
+		rc = elf_phdrs(d, data, d->keep + nnote);
 	off = data;
 	for (size_t i = 0; i < d->nr; i++)
 		off = xfm_align_up(off + d->r[i].size, a);

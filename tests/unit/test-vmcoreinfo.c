@@ -280,6 +280,54 @@ static void from_elf_note(void **state)
 	xfm_close(h);
 }
 
+/* Count the notes named @name in an ELF file, with readelf. */
+static int readelf_notes(const char *file, const char *name)
+{
+	char cmd[512];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "readelf -nW '%s' | grep -c '^ *%s '",
+		 file, name);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* An ELF dump carries the note found in memory; read back, it is the
+ * dump's own; dumped again, it is not doubled. */
+static void elf_dump_carries_note(void **state)
+{
+	struct note n = good(0x123000);
+	xfm_handle *h = image(&n, 1), *e;
+	char out[64], out2[80], buf[1024];
+	uint64_t pa = 0;
+
+	(void)state;
+	snprintf(out, sizeof(out), "/tmp/xfm-vmci-XXXXXX");
+	close(mkstemp(out));
+	assert_int_equal(xfm_dump(h, out, XFM_DUMP_ELF, XFM_DUMP_OVERWRITE,
+				  NULL, NULL), 0);
+	xfm_close(h);
+	assert_int_equal(readelf_notes(out, "VMCOREINFO"), 1);
+	assert_int_equal(xfm_open(&e, out, 0), 0);
+	assert_string_equal(fact(e, "elf.notes"), "1");
+	assert_int_equal(xfm_vmcoreinfo(e, buf, sizeof(buf), &pa),
+			 (int64_t)strlen(text));
+	assert_string_equal(buf, text);
+	assert_int_equal(pa, UINT64_MAX);
+	assert_string_equal(fact(e, "linux.vmcoreinfo_source"), "dump");
+	snprintf(out2, sizeof(out2), "%s.2", out);
+	assert_int_equal(xfm_dump(e, out2, XFM_DUMP_ELF, XFM_DUMP_OVERWRITE,
+				  NULL, NULL), 0);
+	xfm_close(e);
+	assert_int_equal(readelf_notes(out2, "VMCOREINFO"), 1);
+	unlink(out);
+	unlink(out2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +336,7 @@ int main(void)
 		cmocka_unit_test(malformed_not_taken),
 		cmocka_unit_test(decoys_then_good),
 		cmocka_unit_test(from_elf_note),
+		cmocka_unit_test(elf_dump_carries_note),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
