@@ -483,18 +483,85 @@ static int add_load(struct xfm_file *f, const struct xfm_elf *e, uint64_t i,
 				p->memsz - p->filesz, 0, true);
 }
 
+struct load {
+	struct xfm_elf_phdr p;
+	uint64_t i;
+};
+
+static int cmp_load(const void *a, const void *b)
+{
+	const struct load *x = a, *y = b;
+
+	if (x->p.paddr != y->p.paddr)
+		return x->p.paddr < y->p.paddr ? -1 : 1;
+	if (x->p.memsz != y->p.memsz)
+		return x->p.memsz > y->p.memsz ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * Is @a an alias of @c: its memory wholly inside @c's and its data the
+ * same bytes of the file (the kernel image's mapping in /proc/vmcore and
+ * in xfm's own dumps of Linux guests)?
+ */
+static bool is_alias(const struct xfm_elf_phdr *a, const struct xfm_elf_phdr *c)
+{
+	uint64_t d = a->paddr - c->paddr;
+
+	return a->paddr >= c->paddr && d < c->memsz &&
+	       a->memsz <= c->memsz - d && a->filesz <= a->memsz &&
+	       d <= c->filesz && a->filesz <= c->filesz - d &&
+	       a->off == c->off + d;
+}
+
+/* Add the PT_LOADs, skipping aliases; other overlaps stay an error
+ * (file.c). */
+static int add_loads(struct xfm_file *f, const struct xfm_elf *e,
+		     struct load *l, size_t n)
+{
+	const struct xfm_elf_phdr *cont = NULL; /* kept load reaching highest */
+	int rc;
+
+	if (n > 1)
+		qsort(l, n, sizeof(*l), cmp_load);
+	for (size_t k = 0; k < n; k++) {
+		if (cont && l[k].p.memsz && is_alias(&l[k].p, cont))
+			continue;
+		rc = add_load(f, e, l[k].i, &l[k].p);
+		if (rc < 0)
+			return rc;
+		if (l[k].p.memsz && (!cont || l[k].p.paddr + l[k].p.memsz >
+				     cont->paddr + cont->memsz))
+			cont = &l[k].p;
+	}
+	return 0;
+}
+
 static int walk_phdrs(struct xfm_file *f, const struct xfm_elf *e,
 		      struct elf_counts *c)
 {
+	struct load *l = NULL;
 	struct xfm_elf_phdr p;
-	int rc;
+	size_t n = 0, cap = 0;
+	int rc = 0;
 
-	for (uint64_t i = 0; i < e->phnum; i++) {
+	for (uint64_t i = 0; i < e->phnum && rc == 0; i++) {
 		rc = xfm_elf_read_phdr(f, e, i, &p);
 		if (rc < 0)
-			return rc;
+			break;
 		if (p.type == PT_LOAD) {
-			rc = add_load(f, e, i, &p);
+			if (n == cap) {
+				struct load *nl;
+
+				cap = cap ? cap * 2 : 64;
+				nl = realloc(l, cap * sizeof(*l));
+				if (!nl) {
+					rc = -ENOMEM;
+					break;
+				}
+				l = nl;
+			}
+			l[n++] = (struct load){ p, i };
 			c->loads++;
 		} else if (p.type == PT_NOTE) {
 			rc = xfm_elf_walk_notes(f, e, p.off, p.filesz,
@@ -502,10 +569,11 @@ static int walk_phdrs(struct xfm_file *f, const struct xfm_elf *e,
 			if (rc == 0 && e->is64 && !e->be)
 				rc = keep_notes(f, &p);
 		}
-		if (rc < 0)
-			return rc;
 	}
-	return 0;
+	if (rc == 0)
+		rc = add_loads(f, e, l, n);
+	free(l);
+	return rc;
 }
 
 static int add_facts(struct xfm_file *f, const struct xfm_elf *e,
@@ -623,15 +691,76 @@ static int elf_notes(struct xfm_dump *d, uint64_t i, uint64_t off)
 }
 
 /*
+ * The part of range @i (data at file offset @off) that the kernel image
+ * mapping @m covers, as a PT_LOAD at @p (NULL: only count).  Returns 1
+ * when there is one.
+ */
+static int image_part(const struct xfm_image_map *m, const xfm_range *r,
+		      uint64_t off, uint8_t *p)
+{
+	/* Signed: x86_64's phys_base may be "negative" (KASLR). */
+	int64_t pa = (int64_t)m->pa, lo, hi;
+
+	if (r->start + r->size > (uint64_t)INT64_MAX ||
+	    m->size > (uint64_t)INT64_MAX / 2)
+		return 0;
+	lo = (int64_t)r->start > pa ? (int64_t)r->start : pa;
+	hi = (int64_t)(r->start + r->size);
+	if (hi > pa + (int64_t)m->size)
+		hi = pa + (int64_t)m->size;
+	if (lo >= hi)
+		return 0;
+	if (!p)
+		return 1;
+	memset(p, 0, 56);
+	xfm_put_le32(p, PT_LOAD);
+	xfm_put_le32(p + 4, PF_R | PF_W | PF_X);
+	xfm_put_le64(p + 8, off + ((uint64_t)lo - r->start));
+	xfm_put_le64(p + 16, m->va + (uint64_t)(lo - pa));
+	xfm_put_le64(p + 24, (uint64_t)lo);
+	xfm_put_le64(p + 32, (uint64_t)(hi - lo));
+	xfm_put_le64(p + 40, (uint64_t)(hi - lo));
+	xfm_put_le64(p + 48, 4096);
+	return 1;
+}
+
+/* The kernel image's PT_LOADs (program headers @first..), or count them. */
+static uint64_t image_phdrs(struct xfm_dump *d, uint64_t data, uint64_t first,
+			    bool write, int *rc)
+{
+	struct xfm_image_map m;
+	uint64_t off = data, a = xfm_dump_data_align(d), k = 0;
+	uint8_t p[56];
+
+	if (!d->vmcoreinfo || !xfm_linux_image_map(d->vmcoreinfo,
+						   d->vmcoreinfo_len, &m))
+		return 0;
+	for (size_t i = 0; i < d->nr && *rc == 0; i++) {
+		if (image_part(&m, &d->r[i], off, write ? p : NULL)) {
+			if (write)
+				*rc = xfm_dump_write(d, 64 + (first + k) * 56,
+						     p, 56);
+			k++;
+		}
+		off = xfm_align_up(off + d->r[i].size, a);
+	}
+	return k;
+}
+
+/*
  * Layout: ELF header, program headers (the status PT_NOTE of
- * XFM_DUMP_KEEP_PARTIAL, the notes' PT_NOTE when there are notes, then
- * the PT_LOADs), section 0 when PN_XNUM, the status note, the notes, then
- * the data, each range aligned so that it can be mapped.
+ * XFM_DUMP_KEEP_PARTIAL, the notes' PT_NOTE when there are notes, the
+ * kernel image's PT_LOADs for a Linux guest, then one PT_LOAD per range),
+ * section 0 when PN_XNUM, the status note, the notes, then the data, each
+ * range aligned so that it can be mapped.  The image's PT_LOADs alias the
+ * ranges' data, as in /proc/vmcore.
  */
 static int write_elf(struct xfm_dump *d)
 {
 	uint64_t nnote = d->notes_len ? 1 : 0, a = xfm_dump_data_align(d);
-	uint64_t phnum = d->nr + d->keep + nnote;
+	int irc = 0;
+	uint64_t nimg = image_phdrs(d, 0, 0, false, &irc);
+	uint64_t phnum = d->nr + d->keep + nnote + nimg;
 	uint64_t shoff = 0, data, off, note, notes;
 	uint8_t hdr[64], sh0[64];
 	bool xnum = phnum >= PN_XNUM;
@@ -657,7 +786,9 @@ static int write_elf(struct xfm_dump *d)
 	if (rc == 0 && nnote)
 		rc = elf_notes(d, d->keep, notes);
 	if (rc == 0)
-		rc = elf_phdrs(d, data, d->keep + nnote);
+		image_phdrs(d, data, d->keep + nnote, true, &rc);
+	if (rc == 0)
+		rc = elf_phdrs(d, data, d->keep + nnote + nimg);
 	off = data;
 	for (size_t i = 0; i < d->nr; i++)
 		off = xfm_align_up(off + d->r[i].size, a);

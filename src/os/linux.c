@@ -123,6 +123,42 @@ int xfm_vmcoreinfo_parse(const char *key, const char *val, size_t vlen,
 	return 0;
 }
 
+static bool number(const char *text, size_t len, const char *key,
+		   uint64_t *v)
+{
+	const char *val;
+	size_t vl;
+
+	return xfm_vmcoreinfo_lookup(text, len, key, &val, &vl) == 0 &&
+	       xfm_vmcoreinfo_parse(key, val, vl, v) == 0;
+}
+
+#define START_KERNEL_MAP UINT64_C(0xffffffff80000000)
+#define ARM64_IMAGE_SPAN (UINT64_C(128) << 20)
+#define ARM64_BLOCK (UINT64_C(2) << 20)
+
+bool xfm_linux_image_map(const char *text, size_t len,
+			 struct xfm_image_map *m)
+{
+	uint64_t v, stext;
+
+	if (number(text, len, "NUMBER(kimage_voffset)", &v) &&
+	    number(text, len, "SYMBOL(_stext)", &stext) && stext >= v) {
+		m->pa = (stext - v) & ~(ARM64_BLOCK - 1);
+		m->va = m->pa + v;
+		m->size = ARM64_IMAGE_SPAN;
+		return true;
+	}
+	if (!number(text, len, "NUMBER(phys_base)", &v))
+		return false;
+	m->pa = v; /* may be "negative": the sums below wrap as the kernel's */
+	m->va = START_KERNEL_MAP;
+	if (!number(text, len, "NUMBER(KERNEL_IMAGE_SIZE)", &m->size) ||
+	    !m->size || m->size > (UINT64_C(1) << 31))
+		m->size = UINT64_C(1) << 30;
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Discovery in guest memory                                           */
 

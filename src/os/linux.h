@@ -48,4 +48,20 @@ int xfm_vmcoreinfo_parse(const char *key, const char *val, size_t vlen,
 /* Is @p (@len bytes) a VMCOREINFO text (validated, see linux.c)? */
 bool xfm_vmcoreinfo_valid(const char *p, size_t len);
 
+/*
+ * The kernel image's own mapping, from VMCOREINFO: guest-physical
+ * [pa, pa + size) is mapped at virtual va.  Dumps carry it as extra
+ * PT_LOADs (as /proc/vmcore does), because readers such as drgn find the
+ * page tables through kernel symbols, i.e. through this mapping.
+ * x86_64: va = __START_KERNEL_map, pa = NUMBER(phys_base), size
+ * NUMBER(KERNEL_IMAGE_SIZE); arm64: va - pa = NUMBER(kimage_voffset),
+ * from _stext's 2 MiB block, 128 MiB.  false when VMCOREINFO says
+ * neither.
+ */
+struct xfm_image_map {
+	uint64_t pa, va, size;
+};
+bool xfm_linux_image_map(const char *text, size_t len,
+			 struct xfm_image_map *m);
+
 #endif /* XFM_OS_LINUX_H */

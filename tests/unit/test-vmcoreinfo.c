@@ -312,8 +312,16 @@ static void elf_dump_carries_note(void **state)
 				  NULL, NULL), 0);
 	xfm_close(h);
 	assert_int_equal(readelf_notes(out, "VMCOREINFO"), 1);
+	/* The kernel image's mapping: phys_base -16 MiB puts physical 0 at
+	 * __START_KERNEL_map + 16 MiB; it aliases the RAM PT_LOAD. */
+	snprintf(buf, sizeof(buf), "readelf -lW '%s' | grep -q 'LOAD  *0x001000 "
+		 "0xffffffff81000000 0x0000000000000000 0x800000 0x800000'",
+		 out);
+	assert_int_equal(system(buf), 0);
 	assert_int_equal(xfm_open(&e, out, 0), 0);
 	assert_string_equal(fact(e, "elf.notes"), "1");
+	assert_string_equal(fact(e, "elf.loads"), "2");
+	assert_int_equal(xfm_get_ranges(e, NULL, 0), 1);
 	assert_int_equal(xfm_vmcoreinfo(e, buf, sizeof(buf), &pa),
 			 (int64_t)strlen(text));
 	assert_string_equal(buf, text);
