@@ -318,10 +318,12 @@ int xfm_set_cache(xfm_handle *h, uint64_t window_size, uint32_t nr_windows);
  * the guest's memory layout changed (ballooning, migration, restore).
  * Ballooning, precisely: a frame the guest gives back to Xen after it
  * was cached still reads from the cached window until invalidated (its
- * stale bytes: dom0's mapping keeps the page, Xen does not reuse it
- * while mapped); after xfm_invalidate it reads as absent (-ENOENT, or
- * zeros with XFM_READ_ZERO_FILL) and xfm_get_ranges no longer lists it.
- * Frames a guest gains show up after xfm_invalidate.
+ * stale bytes), and the page stays allocated to the guest meanwhile
+ * (Xen's tot_pages keeps counting it: dom0's mapping holds it); after
+ * xfm_invalidate the page is released, the frame reads as absent
+ * (-ENOENT, or zeros with XFM_READ_ZERO_FILL) and xfm_get_ranges no
+ * longer lists it.  Frames a guest gains show up after xfm_invalidate.
+ * (HVM/PVH and Arm guests; a PV guest's p2m is read once, at open.)
  */
 int xfm_invalidate(xfm_handle *h, uint64_t addr, uint64_t len);
 
