@@ -138,9 +138,17 @@ row xen-bad-domid 3 "xen:99999999999: not a domain id" "$XFM" info xen:999999999
 row qemu-no-socket 3 "qemu:$T/no.sock: no such socket" "$XFM" info "qemu:$T/no.sock"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	cp "$B/lime-good" "$B/secret" && chmod 600 "$B/secret"
+	# nobody may not reach the build tree (a checkout under a 0700
+	# directory): run a copy of xfm and its own libraries from $T/bin.
+	mkdir -p "$T/bin" && cp "$XFM" "$T/bin/xfm"
+	for l in $(ldd "$XFM" | awk '$3 ~ /^\// { print $3 }' |
+		grep -v -e '^/lib' -e '^/usr/'); do
+		cp "$l" "$T/bin/"
+	done
+	chmod -R a+rX "$T/bin"
 	row permission-denied 3 "$B/secret: Permission denied" \
-		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$XFM" info "$B/secret"
+		env LD_LIBRARY_PATH="$T/bin" setpriv --reuid=nobody \
+		--regid=nogroup --clear-groups "$T/bin/xfm" info "$B/secret"
 else
 	skip permission-denied "needs root to run xfm as nobody"
 fi
