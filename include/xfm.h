@@ -474,6 +474,19 @@ enum xfm_dump_format {
 				* dump-guest-memory */
 	XFM_DUMP_XEN_CORE = 3, /* Xen `xl dump-core` ELF (.xen_pages/.xen_pfn) */
 	XFM_DUMP_LIME = 4,     /* LiME: 32-byte header per range */
+	/*
+	 * makedumpfile's kdump-compressed format (header version 6), what
+	 * crash, drgn (libkdumpfile) and makedumpfile read: one block per
+	 * guest kernel page (VMCOREINFO's PAGESIZE, else the frame size),
+	 * pages compressed as XFM_DUMP_ZLIB.. asks, all-zero pages stored
+	 * once and shared (makedumpfile's dump level 1), VMCOREINFO and the
+	 * source's notes in the sub-header, the system's utsname read from
+	 * the guest kernel (init_uts_ns) when it can be.  Since XFM_0.2.
+	 */
+	XFM_DUMP_KDUMP = 5,
+	/* The same in makedumpfile's flattened form (-F), the one a pipe
+	 * carries; `makedumpfile -R` turns it into XFM_DUMP_KDUMP. */
+	XFM_DUMP_KDUMP_FLAT = 6,
 };
 
 enum xfm_dump_flags {
@@ -486,6 +499,17 @@ enum xfm_dump_flags {
 	 * note (below) and xfm_dump still returns the source's error.
 	 */
 	XFM_DUMP_KEEP_PARTIAL = 1u << 1,
+	/*
+	 * kdump only: the page compression, one of these (none: pages are
+	 * stored as they are).  The library is loaded when first used; a
+	 * missing one fails the dump with -EOPNOTSUPP.  Settings are
+	 * makedumpfile's (zlib level 1, lzo1x_1, snappy, zstd level 1).
+	 */
+	XFM_DUMP_ZLIB = 1u << 8,
+	XFM_DUMP_LZO = 2u << 8,
+	XFM_DUMP_SNAPPY = 3u << 8,
+	XFM_DUMP_ZSTD = 4u << 8,
+	XFM_DUMP_COMPRESS_MASK = 0xfu << 8,
 };
 
 /*

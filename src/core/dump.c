@@ -86,6 +86,14 @@ static int write_sparse(struct xfm_dump *d, uint64_t off, const uint8_t *p,
 	return 0;
 }
 
+static int report(struct xfm_dump *d);
+
+int xfm_dump_progress(struct xfm_dump *d, uint64_t bytes)
+{
+	d->done += bytes;
+	return report(d);
+}
+
 static int report(struct xfm_dump *d)
 {
 	if (d->progress && d->progress(d->opaque, d->done, d->total))
@@ -455,7 +463,15 @@ static int check_args(xfm_handle *h, const char *path, unsigned int format,
 	if (!xfm_format_for_dump(format))
 		return xfm_fail(-EINVAL, "%s: unknown dump format %u", path,
 				format);
-	if (flags & ~(unsigned int)(XFM_DUMP_OVERWRITE | XFM_DUMP_KEEP_PARTIAL))
+	if ((flags & XFM_DUMP_COMPRESS_MASK) && format != XFM_DUMP_KDUMP &&
+	    format != XFM_DUMP_KDUMP_FLAT)
+		return xfm_fail(-EINVAL, "%s: compression is for kdump dumps "
+				"only", path);
+	if ((flags & XFM_DUMP_COMPRESS_MASK) > XFM_DUMP_ZSTD)
+		return xfm_fail(-EINVAL, "%s: unknown compression 0x%x", path,
+				flags & XFM_DUMP_COMPRESS_MASK);
+	if (flags & ~(unsigned int)(XFM_DUMP_OVERWRITE | XFM_DUMP_KEEP_PARTIAL |
+				    XFM_DUMP_COMPRESS_MASK))
 		return xfm_fail(-EINVAL, "%s: unknown dump flags 0x%x", path,
 				flags);
 	if ((flags & XFM_DUMP_KEEP_PARTIAL) && format != XFM_DUMP_ELF &&
@@ -532,7 +548,8 @@ XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	struct xfm_dump d = { .h = h, .path = path, .fd = -1,
 			  .progress = progress, .opaque = opaque,
 			  .keep = flags & XFM_DUMP_KEEP_PARTIAL,
-			  .read_flags = XFM_READ_ZERO_FILL, .mode = 0644 };
+			  .read_flags = XFM_READ_ZERO_FILL, .mode = 0644,
+			  .flags = flags };
 	int rc;
 
 	xfm_clear_error();

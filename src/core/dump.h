@@ -35,6 +35,7 @@ struct xfm_dump {
 	unsigned int read_flags; /* for xfm_read: XFM_READ_ZERO_FILL */
 	bool va;                 /* xfm_dump_span of guest-virtual memory */
 	unsigned int mode;       /* of the finished file */
+	unsigned int flags;      /* xfm_dump()'s (kdump: the compression) */
 	/* What the analysers need besides memory (dump.c prepares it):
 	 * the guest kernel's VMCOREINFO text (NULL when none found), and
 	 * the ELF notes to write: the source's own, plus a VMCOREINFO note
@@ -50,6 +51,8 @@ struct xfm_dump {
 /* Its header and a zeroed descriptor at @p; returns its length. */
 size_t xfm_dump_status_note(uint8_t *p);
 
+/* Count @bytes of guest memory done and report progress (-ECANCELED). */
+int xfm_dump_progress(struct xfm_dump *d, uint64_t bytes);
 /* Write @len bytes at file offset @off. */
 int xfm_dump_write(struct xfm_dump *d, uint64_t off, const void *p,
 		   uint64_t len);

@@ -27,7 +27,8 @@ struct xfm_format {
 };
 
 extern const struct xfm_format xfm_format_xen_core, xfm_format_elf,
-	xfm_format_lime, xfm_format_raw;
+	xfm_format_lime, xfm_format_raw, xfm_format_kdump,
+	xfm_format_kdump_flat;
 
 /* The formats, in detection order (NULL-terminated). */
 extern const struct xfm_format *const xfm_formats[];

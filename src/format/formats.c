@@ -18,6 +18,8 @@ const struct xfm_format *const xfm_formats[] = {
 	&xfm_format_xen_core,
 	&xfm_format_elf,
 	&xfm_format_lime,
+	&xfm_format_kdump,
+	&xfm_format_kdump_flat,
 	&xfm_format_raw,
 	NULL,
 };

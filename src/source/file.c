@@ -114,9 +114,82 @@ static int file_ranges(struct xfm_source *s, xfm_range **out, size_t *n)
 	return xfm_segs_ranges(&f->segs, f->frame_size, out, n);
 }
 
+/*
+ * Through the format's read_pages: present spans are decoded, absent ones
+ * are zeros with XFM_READ_ZERO_FILL, else -ENOENT.
+ */
+static int decoded_pread(struct xfm_file *f, uint64_t addr, uint8_t *p,
+			 uint64_t len, unsigned int flags)
+{
+	while (len) {
+		const struct xfm_seg *sg = xfm_segs_find(&f->segs, addr);
+		uint64_t n;
+		int rc;
+
+		if (!sg || sg->addr > addr) {
+			if (!(flags & XFM_READ_ZERO_FILL))
+				return xfm_fail(-ENOENT, "%s: address 0x%llx "
+						"(frame 0x%llx) is not in the "
+						"dump", f->base.label,
+						(unsigned long long)addr,
+						(unsigned long long)(addr /
+							f->frame_size));
+			n = sg && sg->addr - addr < len ? sg->addr - addr : len;
+			memset(p, 0, n);
+		} else {
+			n = sg->len - (addr - sg->addr);
+			n = n < len ? n : len;
+			rc = f->read_pages(f, addr, p, n);
+			if (rc < 0)
+				return rc;
+		}
+		p += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Map by decoding each frame into anonymous memory. */
+static int64_t decoded_map(struct xfm_file *f, const uint64_t *frames,
+			   size_t n, void *hint, int *err, void **addr)
+{
+	struct xfm_pagesz psz = xfm_pagesz_of(f->frame_size);
+	uint64_t fs = f->frame_size, bytes;
+	int64_t ok = 0;
+	uint8_t *base;
+
+	if (xfm_map_bytes(&psz, n, &bytes) < 0 || bytes > SIZE_MAX)
+		return -EOVERFLOW;
+	base = mmap(hint, (size_t)bytes, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return xfm_fail(-errno, "%s: mmap: %s", f->base.label,
+				strerror(errno));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = frames[i] * fs;
+		const struct xfm_seg *sg = xfm_segs_find(&f->segs, a);
+
+		if (frames[i] > UINT64_MAX / fs || !sg || sg->addr > a ||
+		    sg->len - (a - sg->addr) < fs)
+			err[i] = -ENOENT;
+		else
+			err[i] = f->read_pages(f, a, base + i * fs, fs);
+		ok += !err[i];
+	}
+	mprotect(base, (size_t)bytes, PROT_READ);
+	for (size_t i = 0; i < n; i++)
+		if (err[i] && fs % psz.kpage == 0)
+			mprotect(base + i * fs, fs, PROT_NONE);
+	*addr = base;
+	return ok;
+}
+
 static int file_pread(struct xfm_source *s, uint64_t addr, void *buf,
 		      uint64_t len, unsigned int flags)
 {
+	if (to_file(s)->read_pages)
+		return decoded_pread(to_file(s), addr, buf, len, flags);
 	return xfm_segs_pread(&to_file(s)->segs, s, "is not in the dump", addr,
 			      buf, len, flags);
 }
@@ -129,6 +202,8 @@ static int64_t file_map(struct xfm_source *s, const uint64_t *frames,
 	if (prot & XFM_PROT_WRITE)
 		return xfm_fail(-EROFS, "%s: dump files are read-only",
 				s->label);
+	if (to_file(s)->read_pages)
+		return decoded_map(to_file(s), frames, n, hint, err, addr);
 	return xfm_segs_map(&to_file(s)->segs, s, frames, n, PROT_READ, false,
 			    hint, err, addr);
 }
@@ -137,6 +212,8 @@ static void file_close(struct xfm_source *s)
 {
 	struct xfm_file *f = to_file(s);
 
+	if (f->free_priv)
+		f->free_priv(f);
 	if (f->fd >= 0)
 		close(f->fd);
 	xfm_segs_free(&f->segs);

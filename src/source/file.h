@@ -19,6 +19,17 @@ struct xfm_file {
 	/* vCPU 0's page-table root from the dump's notes (QEMU x86). */
 	xfm_vm_root vcpu_root;
 	bool have_vcpu_root;
+	/*
+	 * A format whose pages are not plain bytes of the file (kdump:
+	 * compressed pages) sets read_pages; its segments (all "zero") then
+	 * only say which addresses exist, and reads and maps go through
+	 * read_pages (@addr..@addr+@len, all present).  priv is the format's,
+	 * freed by free_priv.  NULL for the other formats.
+	 */
+	int (*read_pages)(struct xfm_file *f, uint64_t addr, void *buf,
+			  uint64_t len);
+	void (*free_priv)(struct xfm_file *f);
+	void *priv;
 };
 
 /* A format's parser: "this file is not in my format" (format.h). */

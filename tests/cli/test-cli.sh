@@ -454,7 +454,7 @@ run -q dump --force "$RAW" "$T/dump.raw"
 is "$RC:$OUT:$ERR" "0::" "dump -q: silent"
 
 run dump --format zip "$RAW" "$T/x"
-expect_err 2 "xfm: dump: --format 'zip': not one of raw, elf, xen-core, lime" \
+expect_err 2 "xfm: dump: --format 'zip': not one of raw, elf, xen-core, lime, kdump, kdump-flat" \
 	"dump: unknown format: exit 2"
 
 run dump "$RAW" "$T/no/such/dir/x.raw"

@@ -21,6 +21,8 @@ static const struct {
 	{ "elf", XFM_DUMP_ELF },
 	{ "xen-core", XFM_DUMP_XEN_CORE },
 	{ "lime", XFM_DUMP_LIME },
+	{ "kdump", XFM_DUMP_KDUMP },
+	{ "kdump-flat", XFM_DUMP_KDUMP_FLAT },
 };
 
 static int format_of(const char *name, unsigned int *format)
@@ -47,6 +49,7 @@ static int on_progress(void *opaque, uint64_t done, uint64_t total)
 struct dump_opts {
 	const char *format_name;
 	unsigned int format, flags;
+	bool compress;
 };
 
 static void report(const struct cli *cli, const char *out,
@@ -98,7 +101,30 @@ static int run_dump(struct cli *cli, xfm_handle *h, const char *out,
 	return EXIT_OK;
 }
 
-enum { OPT_FORMAT = OPT_FIRST_CMD, OPT_FORCE, OPT_KEEP_PARTIAL };
+enum { OPT_FORMAT = OPT_FIRST_CMD, OPT_FORCE, OPT_KEEP_PARTIAL,
+       OPT_COMPRESS };
+
+static const struct {
+	const char *name;
+	unsigned int flag;
+} codecs[] = {
+	{ "none", 0 },
+	{ "zlib", XFM_DUMP_ZLIB },
+	{ "lzo", XFM_DUMP_LZO },
+	{ "snappy", XFM_DUMP_SNAPPY },
+	{ "zstd", XFM_DUMP_ZSTD },
+};
+
+static int compress_of(const char *name, unsigned int *flag)
+{
+	for (size_t i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++) {
+		if (!strcmp(codecs[i].name, name)) {
+			*flag = codecs[i].flag;
+			return 0;
+		}
+	}
+	return -1;
+}
 
 static int dump_opt(struct cli *cli, int c, char **argv, struct dump_opts *o)
 {
@@ -107,7 +133,8 @@ static int dump_opt(struct cli *cli, int c, char **argv, struct dump_opts *o)
 	case 'f':
 		if (format_of(optarg, &o->format) < 0)
 			return cli_usage(cli, "--format '%s': not one of raw, "
-					 "elf, xen-core, lime", optarg);
+					 "elf, xen-core, lime, kdump, "
+					 "kdump-flat", optarg);
 		o->format_name = optarg;
 		return -1;
 	case OPT_FORCE:
@@ -116,6 +143,18 @@ static int dump_opt(struct cli *cli, int c, char **argv, struct dump_opts *o)
 	case OPT_KEEP_PARTIAL:
 		o->flags |= XFM_DUMP_KEEP_PARTIAL;
 		return -1;
+	case OPT_COMPRESS: {
+		unsigned int flag;
+
+		if (compress_of(optarg, &flag) < 0)
+			return cli_usage(cli, "--compress '%s': not one of "
+					 "none, zlib, lzo, snappy, zstd",
+					 optarg);
+		o->flags = (o->flags & ~(unsigned int)XFM_DUMP_COMPRESS_MASK) |
+			   flag;
+		o->compress = true;
+		return -1;
+	}
 	default:
 		return cli_common_opt(cli, &cmd_dump, c, argv);
 	}
@@ -127,9 +166,10 @@ static int dump_main(struct cli *cli, int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "keep-partial", no_argument, NULL, OPT_KEEP_PARTIAL },
+		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		COMMON_LONGOPTS
 	};
-	struct dump_opts o = { "raw", XFM_DUMP_RAW, 0 };
+	struct dump_opts o = { "raw", XFM_DUMP_RAW, 0, false };
 	const char *out;
 	xfm_handle *h;
 	int c, rc;
@@ -142,6 +182,10 @@ static int dump_main(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, argc - optind > 2 ? "too many arguments" :
 				 "missing SOURCE or OUT (see 'xfm help dump')");
 	out = argv[optind + 1];
+	if (o.compress && o.format != XFM_DUMP_KDUMP &&
+	    o.format != XFM_DUMP_KDUMP_FLAT)
+		return cli_usage(cli, "--compress is for --format kdump or "
+				 "kdump-flat");
 	/* Refuse before reading gigabytes; xfm_dump checks again. */
 	if (!(o.flags & XFM_DUMP_OVERWRITE) && access(out, F_OK) == 0)
 		return cli_usage(cli, "%s: file exists (use --force to "
@@ -165,7 +209,12 @@ const struct command cmd_dump = {
 	"is left behind.  A progress bar is drawn when stderr is a terminal.\n"
 	"\n"
 	"  -f, --format F   raw (default; file offset = address), elf (QEMU\n"
-	"                   style ELF core), xen-core (xl dump-core), lime\n"
+	"                   style ELF core), xen-core (xl dump-core), lime,\n"
+	"                   kdump (makedumpfile's compressed format, what\n"
+	"                   crash and drgn read), kdump-flat (its flattened\n"
+	"                   form, as makedumpfile -F writes)\n"
+	"  --compress C     kdump pages: none (default), zlib, lzo, snappy,\n"
+	"                   zstd"
 	"  --force          overwrite OUT if it exists\n"
 	"  --keep-partial   if the guest goes away mid-dump, keep what was\n"
 	"                   read (elf, xen-core; marked by an XFM status note)\n"
