@@ -232,8 +232,27 @@ def lab_rows(t, labs):
               "≥ 1.0×", ge(1.0), inverse=True)
 
 
+def mount_table(r, name):
+    """bench/bench-mount.py's result: DIR/pmem vs xfm read, one row."""
+    t = Table()
+    m = {"pmem": [r["bytes"] / s for s in r["pmem_read_s"]],
+         "xfm": [r["bytes"] / s for s in r["xfm_read_s"]]}
+    t.row("sequential read of `DIR/pmem` of `xfm mount`, %d MiB, %d KiB "
+          "reads" % (r["bytes"] // 2**20, r["read_size"] // 1024),
+          "`xfm read --raw` of the same range", "bytes/s", [m], "pmem",
+          "xfm", "≥ %s×" % r["goal"], ge(r["goal"]))
+    return "\n".join([
+        "Host %s, kernel %s, %s; %d runs, interleaved." % (
+            r["host"], r["kernel"], r["source"], r["reps"]),
+        "", "| measure | xfm mount | reference | reference value | ratio "
+        "| goal | met |", "|---|---|---|---|---|---|---|"] + t.rows +
+        ["", "Every run: `%s`." % name]) + "\n"
+
+
 def table(result, name):
     """The markdown of a result file: the same text for the same file."""
+    if result.get("benchmark") == "mount-pmem-sequential":
+        return mount_table(result, name)
     t = Table()
     labs = labs_of(result)
     if labs:
