@@ -178,3 +178,44 @@ def test_bad_dir(lime, tmp_path, fuse_ok):
                        capture_output=True)
     assert r.returncode != 0
     assert b"nodir" in r.stderr
+
+
+def test_vanished_guest_eio(tmp_path, fuse_ok):
+    """A QEMU without shared RAM is read through its process: once it is
+    gone, reads of the mount fail with EIO at once (no hang)."""
+    need("qemu-system-x86_64 not installed",
+         shutil.which("qemu-system-x86_64"))
+    sock = str(tmp_path / "qmp.sock")
+    q = subprocess.Popen(
+        ["qemu-system-x86_64", "-accel", "tcg", "-machine", "pc", "-m", "64M",
+         "-display", "none", "-serial", "none", "-monitor", "none",
+         "-nodefaults", "-S", "-qmp", f"unix:{sock},server=on,wait=off"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)
+        os.mkdir(tmp_path / "m")
+        m = Mount("qemu:" + sock, tmp_path / "m")
+        try:
+            p = os.path.join(m.dir, "pmem")
+            with open(p, "rb", buffering=0) as f:
+                f.seek(0x100000)
+                assert len(f.read(4096)) == 4096
+                q.kill()
+                q.wait()
+                f.seek(0x200000)
+                t = time.monotonic()
+                with pytest.raises(OSError) as e:
+                    f.read(1 << 20)
+                assert e.value.errno == errno.EIO
+                assert time.monotonic() - t < 30
+        finally:
+            assert m.stop() == 0
+    finally:
+        if q.poll() is None:
+            q.kill()
+            q.wait()
