@@ -13,7 +13,9 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 notok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
 check() { what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
 
+# The guest's current id: save/restore in earlier lab programs changes it.
 domid=${XFM_GUEST_PVH_DOMID:-}
+[ -n "$domid" ] && domid=$(xl domid "${XFM_GUEST_PVH_NAME:-xfm-pvh}" 2>/dev/null || echo "$domid")
 if [ -z "$domid" ]; then
 	echo "1..0 # SKIP no PVH guest in this lab run"
 	exit 77
