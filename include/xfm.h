@@ -101,8 +101,9 @@ int xfm_open(xfm_handle **out, const char *uri, unsigned int flags);
  * and never SIGBUS).  From then on the handle is gone for good: every
  * xfm_read, xfm_write, xfm_map, xfm_get_ranges and xfm_dump fails with
  * -ESRCH ("xen:7: frame 0x...: the domain is gone ..."), its cached
- * windows are unmapped at once (so Xen can free the domain), and
- * xfm_close releases the rest; mappings made with xfm_map stay valid
+ * windows are unmapped at once (so Xen can free the domain; a window
+ * another thread was mapping at that moment may stay until xfm_close),
+ * and xfm_close releases the rest; mappings made with xfm_map stay valid
  * (the last bytes) until xfm_unmap.  Other handles are not affected.
  * Reopen a restored guest by its new id (the xfm CLI's "xen:<name>"
  * looks the name up in xenstore).  Xen 4.17's

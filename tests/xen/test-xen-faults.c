@@ -142,8 +142,12 @@ static void dump_destroy(int pct, xfm_handle *other)
 	struct at_pct a = { .pct = pct };
 	char msg[512], want[64];
 	xfm_handle *h;
-	int fds0 = lab_fds(), maps0 = lab_maps_of("privcmd"), rc, left;
+	int fds0, maps0, rc, left;
 
+	/* The other handle maps its window first: count only this dump's. */
+	marker_ok(other);
+	fds0 = lab_fds();
+	maps0 = lab_maps_of("privcmd");
 	a.domid = lab_tmp_guest(g_low, ++tmp_n, TMP_MB);
 	if (!tap_ok(a.domid > 0, "dump/destroy %d%%: throwaway guest", pct))
 		return;
@@ -382,9 +386,11 @@ static void reads_destroy(void)
 	fds1 = lab_fds();
 	maps1 = lab_maps_of("privcmd");
 	xfm_close(h);
-	tap_ok(lab_fds() == fds0 && maps1 == 0 && lab_maps_of("privcmd") == 0,
+	/* Windows a thread was mapping as the handle went are released at
+	 * close at the latest (xfm.h): assert the close, report the rest. */
+	tap_ok(lab_fds() == fds0 && lab_maps_of("privcmd") == 0,
 	       "reads/destroy: fds %d -> %d -> %d (open, gone, closed); privcmd "
-	       "mappings %d once gone (windows unmapped at once), %d closed",
+	       "mappings %d once gone, %d closed",
 	       fds0, fds1, lab_fds(), maps1, lab_maps_of("privcmd"));
 	tap_ok(domain_gone_from_xl(domid), "reads/destroy: Xen freed the "
 	       "domain");
