@@ -66,7 +66,7 @@ static struct {
 	__typeof__(ZSTD_isError) *ZSTD_isError;
 #endif
 	int dummy;
-} fn;
+} fn __attribute__((unused)); /* unused when no codec header was found */
 
 static int loaded[XFM_CODEC_MAX]; /* 0 not tried, 1 ok, <0 errno */
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -354,12 +354,23 @@ static void kdump_round_trip(void **state)
 	assert_int_equal(xfm_read(h, 0, a, MEM, 0), 0);
 	for (int flat = 0; flat < 2; flat++) {
 		for (size_t i = 0; i < sizeof(codec) / sizeof(codec[0]); i++) {
+			int rc;
+
 			snprintf(out, sizeof(out), "/tmp/xfm-vmci-XXXXXX");
 			close(mkstemp(out));
-			assert_int_equal(xfm_dump(h, out, flat ?
-					XFM_DUMP_KDUMP_FLAT : XFM_DUMP_KDUMP,
-					XFM_DUMP_OVERWRITE | codec[i], NULL,
-					NULL), 0);
+			rc = xfm_dump(h, out, flat ? XFM_DUMP_KDUMP_FLAT :
+				      XFM_DUMP_KDUMP,
+				      XFM_DUMP_OVERWRITE | codec[i], NULL, NULL);
+#ifdef XFM_TEST_CORE_ONLY
+			/* The platform builds run on hosts without the
+			 * foreign architecture's compression libraries: a
+			 * codec that cannot load fails exactly so. */
+			if (codec[i] && rc == -EOPNOTSUPP) {
+				unlink(out);
+				continue;
+			}
+#endif
+			assert_int_equal(rc, 0);
 			assert_int_equal(xfm_open(&k, out, 0), 0);
 			unlink(out);
 			assert_string_equal(fact(k, "format"), "kdump");
