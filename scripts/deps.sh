@@ -4,7 +4,8 @@
 set -euo pipefail
 
 build=(gcc meson ninja-build pkg-config libxen-dev libcmocka-dev
-       libjson-c-dev python3 python3-dev libfuse3-dev)
+       libjson-c-dev python3 python3-dev libfuse3-dev
+       zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev)
 lab=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
      linux-image-amd64 busybox-static cpio kmod)
 # g++: the C++ header checks; bsdextrautils: hexdump (the CLI's hexdump
