@@ -318,9 +318,14 @@ static int read_flags(int zero_fill)
 	return zero_fill ? XFM_READ_ZERO_FILL : 0;
 }
 
-static PyObject *Source_read(Source *self, PyObject *args, PyObject *kw)
+/* xfm_read and xfm_read_va take the same arguments. */
+typedef int (*read_fn)(xfm_handle *h, uint64_t addr, void *buf, uint64_t len,
+		       unsigned int flags);
+
+/* read(addr, size) and read_va(va, size): a new bytes object. */
+static PyObject *read_to_bytes(Source *self, PyObject *args, PyObject *kw,
+			       char **kwlist, read_fn rd)
 {
-	static char *kwlist[] = { "addr", "size", "zero_fill", NULL };
 	unsigned long long addr;
 	Py_ssize_t size;
 	int zero = 0, rc;
@@ -341,8 +346,8 @@ static PyObject *Source_read(Source *self, PyObject *args, PyObject *kw)
 		return NULL;
 	}
 	Py_BEGIN_ALLOW_THREADS
-	rc = xfm_read(self->h, addr, PyBytes_AS_STRING(b), (uint64_t)size,
-		      read_flags(zero));
+	rc = rd(self->h, addr, PyBytes_AS_STRING(b), (uint64_t)size,
+		read_flags(zero));
 	Py_END_ALLOW_THREADS
 	leave(self);
 	if (rc < 0) {
@@ -350,6 +355,13 @@ static PyObject *Source_read(Source *self, PyObject *args, PyObject *kw)
 		return raise_last(rc);
 	}
 	return b;
+}
+
+static PyObject *Source_read(Source *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = { "addr", "size", "zero_fill", NULL };
+
+	return read_to_bytes(self, args, kw, kwlist, xfm_read);
 }
 
 static PyObject *Source_readinto(Source *self, PyObject *args, PyObject *kw)
@@ -522,35 +534,8 @@ static PyObject *Source_translate(Source *self, PyObject *args)
 static PyObject *Source_read_va(Source *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = { "va", "size", "zero_fill", NULL };
-	unsigned long long va;
-	Py_ssize_t size;
-	int zero = 0, rc;
-	PyObject *b;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "Kn|$p", kwlist, &va,
-					 &size, &zero))
-		return NULL;
-	if (size < 0) {
-		PyErr_SetString(PyExc_ValueError, "negative size");
-		return NULL;
-	}
-	b = PyBytes_FromStringAndSize(NULL, size);
-	if (!b)
-		return NULL;
-	if (enter(self)) {
-		Py_DECREF(b);
-		return NULL;
-	}
-	Py_BEGIN_ALLOW_THREADS
-	rc = xfm_read_va(self->h, va, PyBytes_AS_STRING(b), (uint64_t)size,
-			 read_flags(zero));
-	Py_END_ALLOW_THREADS
-	leave(self);
-	if (rc < 0) {
-		Py_DECREF(b);
-		return raise_last(rc);
-	}
-	return b;
+	return read_to_bytes(self, args, kw, kwlist, xfm_read_va);
 }
 
 static PyObject *Source_write_va(Source *self, PyObject *args)
