@@ -282,13 +282,15 @@ int xfm_read(xfm_handle *h, uint64_t addr, void *buf, uint64_t len,
  * Reading a guest that runs: xfm_read copies from a live mapping while the
  * guest may write; there is no snapshot and no lock.  What holds (tested
  * in the lab, tests/xen/test-xen-faults.c, against a guest rewriting a
- * page as fast as it can): each naturally aligned 8-byte word of a read
- * is one value the guest stored, never a mix of two stores (the copy
- * moves aligned words whole on x86_64 and arm64); a larger record, even
- * 64 bytes inside one frame in one xfm_read call, can mix two versions.
- * Readers that need consistent records use the guest's own protocol (a
- * sequence count before and after, read again on a mismatch).  A dump of
- * a running guest is likewise not a snapshot: pause the guest for one.
+ * page as fast as it can, and in tests/unit/test-cache.c): each naturally
+ * aligned 8-byte word of a read is one value the guest stored, never a
+ * mix of two stores (src/core/guest-copy.c moves aligned words whole; on
+ * 32-bit hosts, 4-byte words); the same holds for xfm_write and for the
+ * file xfm_dump writes.  A larger record, even 64 bytes inside one frame
+ * in one xfm_read call, can mix two versions.  Readers that need
+ * consistent records use the guest's own protocol (a sequence count
+ * before and after, read again on a mismatch).  A dump of a running
+ * guest is likewise not a snapshot: pause the guest for one.
  */
 
 /*

@@ -119,6 +119,7 @@ static int read_failed(struct xfm_dump *d, int rc, uint64_t addr)
  * (the fixed cost of a map call is then a few percent of its per-frame
  * cost; tests/unit/test-liveness.c counts steps of this size). */
 #define MAP_STEP (UINT64_C(4) << 20)
+_Static_assert(MAP_STEP <= XFM_DUMP_CHUNK, "a step's bytes fit in d->buf");
 
 /* @n more bytes copied: move on, and say so to the progress callback. */
 static int advance(struct xfm_dump *d, uint64_t n, uint64_t *addr,
@@ -132,8 +133,8 @@ static int advance(struct xfm_dump *d, uint64_t n, uint64_t *addr,
 }
 
 /*
- * A live source: map MAP_STEP bytes of frames, write straight from the
- * mapping, unmap.  Not through the cache: a dump reads every frame once,
+ * A live source: map MAP_STEP bytes of frames, copy them out word by word
+ * (guest-copy.c) and write, unmap.  Not through the cache: a dump reads every frame once,
  * and cached windows would keep the whole guest mapped afterwards (the
  * mapped bytes of a dump stay at one step whatever the guest's size).
  * Frames that fail to map are left as holes (zeros).
@@ -163,9 +164,13 @@ static int copy_mapped(struct xfm_dump *d, xfm_extent *ext, uint64_t addr,
 
 			while (i + run < nfr && !ext[i].err == !ext[i + run].err)
 				run++;
-			if (!ext[i].err)
-				rc = write_sparse(d, off + i * fs, p + i * fs,
+			/* Through d->buf: a guest word moves whole (the
+			 * kernel's copy for pwrite() may split it). */
+			if (!ext[i].err) {
+				xfm_guest_load(d->buf, p + i * fs, run * fs);
+				rc = write_sparse(d, off + i * fs, d->buf,
 						  run * fs);
+			}
 			if (rc < 0)
 				break;
 			i += run;

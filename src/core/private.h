@@ -299,6 +299,12 @@ void xfm_cache_fini(xfm_handle *h);
 int xfm_window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out);
 void xfm_window_put(xfm_handle *h, struct xfm_window *w);
 
+/* guest-copy.c: copy @n bytes from or to a live guest's mapping, each
+ * aligned word of the guest side moved whole (xfm.h, "Reading a guest
+ * that runs"). */
+void xfm_guest_load(void *dst, const void *guest, uint64_t n);
+void xfm_guest_store(void *guest, const void *src, uint64_t n);
+
 /* ------------------------------------------------------------------ */
 /* src/vm/: guest virtual memory                                       */
 

@@ -29,18 +29,6 @@ static int check_span(xfm_handle *h, uint64_t addr, uint64_t len)
 }
 
 /*
- * The one copy of guest bytes, and nothing else: racy by design (a running
- * guest, or another thread's xfm_write(), may change them meanwhile), so
- * tests/tsan.supp exempts exactly this function.  Not inlined, so that it
- * stays a frame of its own in TSan's reports.
- */
-__attribute__((noinline)) static void guest_copy(void *dst, const void *src,
-						 uint64_t n)
-{
-	memcpy(dst, src, n);
-}
-
-/*
  * Copy between @buf and window @w for [addr, addr + len), all inside @w.
  * Frames that failed to map are zero-filled (reads with ZERO_FILL) or end
  * the copy with their error.
@@ -70,9 +58,9 @@ static int copy_window(xfm_handle *h, struct xfm_window *w, uint64_t addr,
 		if (err)
 			memset(buf, 0, n);
 		else if (write)
-			guest_copy(p, buf, n);
+			xfm_guest_store(p, buf, n);
 		else
-			guest_copy(buf, p, n);
+			xfm_guest_load(buf, p, n);
 		addr += n;
 		buf += n;
 		len -= n;

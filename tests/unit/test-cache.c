@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,6 +106,89 @@ static void read_any_alignment(void **state)
 		}
 	}
 	free(buf);
+}
+
+/* Every head and tail alignment of the word copy (guest-copy.c), both
+ * ways: offsets 0..31 into a frame, lengths 0..300. */
+static void copy_every_alignment(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t buf[320], back[320];
+
+	for (uint64_t off = 0; off < 32; off++) {
+		for (uint64_t len = 0; len <= 300; len++) {
+			uint64_t a = 7 * FS + off;
+
+			assert_int_equal(xfm_read(fx->h, a, buf, len, 0), 0);
+			expect_pattern(buf, a, len);
+			for (uint64_t i = 0; i < len; i++)
+				buf[i] = (uint8_t)~buf[i];
+			assert_int_equal(xfm_write(fx->h, a, buf, len), 0);
+			assert_int_equal(xfm_read(fx->h, a, back, len, 0), 0);
+			assert_memory_equal(back, buf, len);
+			for (uint64_t i = 0; i < len; i++)
+				buf[i] = (uint8_t)~buf[i];
+			assert_int_equal(xfm_write(fx->h, a, buf, len), 0);
+		}
+	}
+}
+
+/*
+ * A guest storing whole 8-byte words while xfm_read copies them: every
+ * aligned word read is one of the two values stored, never half of each
+ * (xfm.h promises it; memcpy's `rep movsb` does not).
+ */
+struct flipper {
+	uint64_t *words;
+	size_t n;
+	int passes;
+	int stop;
+};
+
+static void *flip_words(void *arg)
+{
+	struct flipper *f = arg;
+
+	for (uint64_t v = 0; !__atomic_load_n(&f->stop, __ATOMIC_RELAXED);
+	     v = ~v) {
+		for (size_t i = 0; i < f->n; i++)
+			__atomic_store_n(&f->words[i], v, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&f->passes, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void words_never_torn(void **state)
+{
+	struct fixture *fx = *state;
+	struct flipper f = { .n = 2 * FS / 8 };
+	uint8_t buf[2 * FS];
+	long bad = 0;
+	pthread_t t;
+
+	f.words = mmap(NULL, 2 * FS, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fx->m->fd, 3 * FS);
+	assert_true(f.words != MAP_FAILED);
+	assert_int_equal(pthread_create(&t, NULL, flip_words, &f), 0);
+	while (!__atomic_load_n(&f.passes, __ATOMIC_ACQUIRE))
+		sched_yield();
+	for (int i = 0; i < 20000; i++) {
+		uint64_t off = (uint64_t)(i % 24);
+		uint64_t len = 2 * FS - off - (uint64_t)(i % 8);
+
+		assert_int_equal(xfm_read(fx->h, 3 * FS + off, buf, len, 0), 0);
+		/* Whole guest words only: the first is at 3 * FS + 8k. */
+		for (uint64_t g = (off + 7) & ~7ull; g + 8 <= off + len; g += 8) {
+			uint64_t v;
+
+			memcpy(&v, buf + (g - off), 8);
+			bad += v != 0 && v != UINT64_MAX;
+		}
+	}
+	__atomic_store_n(&f.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	munmap(f.words, 2 * FS);
+	assert_int_equal(bad, 0);
 }
 
 static void read_hole(void **state)
@@ -437,6 +521,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(read_any_alignment, setup_ro, teardown),
 		cmocka_unit_test_setup_teardown(span_probes_only_the_span, setup_ro,
+						teardown),
+		cmocka_unit_test_setup_teardown(copy_every_alignment, setup_rw,
+						teardown),
+		cmocka_unit_test_setup_teardown(words_never_torn, setup_ro,
 						teardown),
 		cmocka_unit_test_setup_teardown(read_hole, setup_ro, teardown),
 		cmocka_unit_test_setup_teardown(read_bounds, setup_ro, teardown),

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * guest-copy.c - the one copy of a running guest's bytes.
+ *
+ * memcpy() promises nothing about how it moves bytes: glibc copies a page
+ * with `rep movsb`, which may move an aligned word in pieces, and a guest
+ * storing that word meanwhile is then read half old, half new.  xfm.h
+ * promises that each naturally aligned 8-byte word (4-byte on 32-bit
+ * hosts) moves whole, so the guest-side accesses here are aligned loads
+ * and stores of whole words; only the buffer side may be unaligned.
+ *
+ * Racy by design (the guest, or another thread's xfm_write(), changes the
+ * bytes meanwhile): tests/tsan.supp exempts exactly these two functions.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
+#include "private.h"
+
+typedef uintptr_t word;
+
+/* Bytes up to @guest's next word boundary (at most @n). */
+static uint64_t head_len(const void *guest, uint64_t n)
+{
+	uint64_t h = -(uintptr_t)guest & (sizeof(word) - 1);
+
+	return h < n ? h : n;
+}
+
+__attribute__((noinline)) void xfm_guest_load(void *dst, const void *guest,
+					      uint64_t n)
+{
+	const char *s = guest;
+	char *d = dst;
+	uint64_t h = head_len(s, n);
+
+	memcpy(d, s, h);	/* less than a word: nothing to tear */
+	s += h, d += h, n -= h;
+#if defined(__x86_64__)
+	/* Aligned 16-byte SSE2 loads move each 8-byte half whole. */
+	if (!((uintptr_t)s & 15)) {
+		for (; n >= 64; s += 64, d += 64, n -= 64) {
+			const __m128i *q = (const __m128i *)s;
+			__m128i a = _mm_load_si128(q), b = _mm_load_si128(q + 1);
+			__m128i c = _mm_load_si128(q + 2), e = _mm_load_si128(q + 3);
+
+			_mm_storeu_si128((__m128i *)d, a);
+			_mm_storeu_si128((__m128i *)d + 1, b);
+			_mm_storeu_si128((__m128i *)d + 2, c);
+			_mm_storeu_si128((__m128i *)d + 3, e);
+		}
+	}
+#endif
+	for (; n >= sizeof(word); s += sizeof(word), d += sizeof(word),
+	     n -= sizeof(word)) {
+		word v = __atomic_load_n((const word *)s, __ATOMIC_RELAXED);
+
+		memcpy(d, &v, sizeof(v));
+	}
+	memcpy(d, s, n);
+}
+
+__attribute__((noinline)) void xfm_guest_store(void *guest, const void *src,
+					       uint64_t n)
+{
+	const char *s = src;
+	char *d = guest;
+	uint64_t h = head_len(d, n);
+
+	memcpy(d, s, h);
+	s += h, d += h, n -= h;
+#if defined(__x86_64__)
+	if (!((uintptr_t)d & 15)) {
+		for (; n >= 64; s += 64, d += 64, n -= 64) {
+			const __m128i *q = (const __m128i *)s;
+			__m128i a = _mm_loadu_si128(q), b = _mm_loadu_si128(q + 1);
+			__m128i c = _mm_loadu_si128(q + 2), e = _mm_loadu_si128(q + 3);
+
+			_mm_store_si128((__m128i *)d, a);
+			_mm_store_si128((__m128i *)d + 1, b);
+			_mm_store_si128((__m128i *)d + 2, c);
+			_mm_store_si128((__m128i *)d + 3, e);
+		}
+	}
+#endif
+	for (; n >= sizeof(word); s += sizeof(word), d += sizeof(word),
+	     n -= sizeof(word)) {
+		word v;
+
+		memcpy(&v, s, sizeof(v));
+		__atomic_store_n((word *)d, v, __ATOMIC_RELAXED);
+	}
+	memcpy(d, s, n);
+}
