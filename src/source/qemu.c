@@ -524,6 +524,8 @@ static int check_regions(struct xfm_qemu *qm)
 {
 	const struct xfm_seg *bad = xfm_segs_sort(&qm->segs);
 
+	qm->segs.live = true;
+
 	if (bad)
 		return xfm_fail(-EPROTO, "%s: guest ranges overlap at 0x%llx",
 				qm->base.label, (unsigned long long)bad->addr);

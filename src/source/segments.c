@@ -52,7 +52,7 @@ void xfm_segs_free(struct xfm_segs *s)
 			       (size_t)(s->v[i].len + map_delta(&s->v[i])));
 	}
 	free(s->v);
-	*s = (struct xfm_segs){ NULL, 0, 0 };
+	*s = (struct xfm_segs){ .v = NULL };
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -200,8 +200,11 @@ int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
 			n = g->len - (addr - g->addr);
 			n = n < len ? n : len;
 			off = g->off + (addr - g->addr);
-			m = g->zero || len > SMALL_READ ? NULL : seg_map(g);
-			if (m)
+			m = g->zero || (len > SMALL_READ && !s->live) ? NULL
+							      : seg_map(g);
+			if (m && s->live)
+				xfm_guest_load(p, m + (addr - g->addr), n);
+			else if (m)
 				memcpy(p, m + (addr - g->addr), n);
 			rc = g->zero ? (memset(p, 0, n), 0) :
 			     m ? 0 : xfm_pread_full(g->fd, p, n, off);

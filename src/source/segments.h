@@ -27,6 +27,10 @@ struct xfm_seg {
 struct xfm_segs {
 	struct xfm_seg *v;
 	size_t n, cap;
+	/* The files are a running guest's RAM: reads of any size copy from
+	 * the mapping with xfm_guest_load(), never by pread, whose kernel
+	 * copy may split a word the guest stores meanwhile. */
+	bool live;
 };
 
 /* Append a segment, coalesced with the last one when it continues it
@@ -54,7 +58,8 @@ int xfm_pread_full(int fd, void *buf, uint64_t len, uint64_t off);
  * zeros with XFM_READ_ZERO_FILL, else -ENOENT "<label>: address A (frame
  * F) <absent>".  Read errors name the file and the offset.  Reads up to
  * 64 KiB copy from a mapping of the segment (no system call); larger ones
- * use pread (amortised, and they do not grow the reader's RSS).
+ * use pread (amortised, and they do not grow the reader's RSS), except
+ * for live segments (s->live), read from the mapping whatever the size.
  */
 int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
 		   const char *absent, uint64_t addr, void *buf, uint64_t len,
