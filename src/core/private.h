@@ -122,6 +122,12 @@ struct xfm_source_ops {
 	 * or TTBRs + TCR, origin).  -ENODATA when it has none. */
 	int (*vm_root)(struct xfm_source *s, unsigned int vcpu,
 		       xfm_vm_root *root);
+	/* Optional: how many of frames [first, first + n), from @first
+	 * on, the source knows to read as zeros without reading them (a
+	 * dump's present but unstored ranges): 0..n.  Lets a scan skip
+	 * them (src/os/linux.c). */
+	uint64_t (*zero_frames)(struct xfm_source *s, uint64_t first,
+				uint64_t n);
 	/* Live sources: 0 while the source is still the one opened, else
 	 * -ESRCH (gone for good).  NULL: never goes away. */
 	int (*alive)(struct xfm_source *s);

@@ -264,6 +264,11 @@ static int scan_memory(xfm_handle *h, struct xfm_os *os)
 							   : SCAN_FRAMES;
 
 			hi -= n;
+			/* Known zeros hold no note: a dump's huge unstored
+			 * range costs nothing. */
+			if (h->src->ops->zero_frames &&
+			    h->src->ops->zero_frames(h->src, hi, n) == n)
+				continue;
 			rc = scan_batch(sc, hi, (size_t)n);
 		}
 	}

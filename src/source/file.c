@@ -194,6 +194,12 @@ static int file_pread(struct xfm_source *s, uint64_t addr, void *buf,
 			      buf, len, flags);
 }
 
+static uint64_t file_zero_frames(struct xfm_source *s, uint64_t first,
+				 uint64_t n)
+{
+	return xfm_segs_zero_frames(&to_file(s)->segs, s->psz.frame, first, n);
+}
+
 /* Zero-copy where the file's pages line up, else copied; read-only. */
 static int64_t file_map(struct xfm_source *s, const uint64_t *frames,
 			size_t n, unsigned int prot, void *hint, int *err,
@@ -240,6 +246,7 @@ static const struct xfm_source_ops file_ops = {
 	.close = file_close,
 	.pread = file_pread,
 	.vm_root = file_vm_root,
+	.zero_frames = file_zero_frames,
 };
 
 /* The format is found from the content: each reader in table order. */

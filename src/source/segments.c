@@ -92,6 +92,27 @@ const struct xfm_seg *xfm_segs_find(const struct xfm_segs *s, uint64_t addr)
 	return lo < s->n ? &s->v[lo] : NULL;
 }
 
+uint64_t xfm_segs_zero_frames(const struct xfm_segs *s, uint64_t fs,
+			      uint64_t first, uint64_t n)
+{
+	uint64_t addr = first * fs, done = 0;
+
+	while (done < n) {
+		const struct xfm_seg *g = xfm_segs_find(s, addr);
+		uint64_t whole;
+
+		if (!g || g->addr > addr || !g->zero)
+			break;
+		whole = (g->len - (addr - g->addr)) / fs;
+		if (!whole)
+			break;
+		whole = whole < n - done ? whole : n - done;
+		done += whole;
+		addr += whole * fs;
+	}
+	return done;
+}
+
 uint64_t xfm_segs_max_frame(const struct xfm_segs *s, uint64_t fs)
 {
 	const struct xfm_seg *last = &s->v[s->n - 1];
