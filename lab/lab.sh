@@ -34,6 +34,7 @@ usage: lab/lab.sh [--arch x86_64|arm64] [--kernel-page 4k|16k] [--guests "pvh pv
   --retries N         boot again up to N times when the VM fails before CMD
                       starts (default 1, or $XFM_LAB_RETRIES)
 Environment: XFM_LAB_DIR (cache, default /var/tmp/xfm-lab), XFM_LAB_RUN_DIR, XFM_LAB_RETRIES,
+  XFM_LAB_EXPORT_MB (export disk, default 4096),
   x86_64: XFM_LAB_PIN (1), XFM_LAB_CPU, XFM_LAB_TCG_THREAD (see lab/README.md)
 EOF
 }
@@ -255,6 +256,13 @@ run_vm() {
     local log=$RUN/console.log t0=$SECONDS
     local -a cmd
     mapfile -t cmd < <(arch_qemu_command "$RUN/xen.elf" "$RUN/vmlinuz" "$RUN/initramfs")
+    # The export disk: sparse, empty for every boot (dom0's lab-export writes
+    # files to it; lab_extract_exports reads them after the VM is gone).
+    rm -f "$RUN/export.img"
+    if declare -F arch_export_disk_args > /dev/null; then
+        truncate -s "${XFM_LAB_EXPORT_MB:-4096}M" "$RUN/export.img"
+        mapfile -t -O "${#cmd[@]}" cmd < <(arch_export_disk_args "$RUN/export.img")
+    fi
     VM_TIMEOUT=$((LAB_TIMEOUT + LAB_GUEST_TIMEOUT + 180))
     : > "$log"
     # Own session (setsid) so cleanup can kill QEMU's whole process group;
@@ -301,7 +309,7 @@ result() {
 finish() {
     local rc=0 out=${LAB_OUT:-$RUN/out}
     result || rc=$?
-    if ! lab_extract_exports "$RUN/console.log" "$out" && [ "$rc" = 0 ]; then
+    if ! lab_extract_exports "$RUN/console.log" "$out" "$RUN/export.img" && [ "$rc" = 0 ]; then
         rc=$LAB_RC_SETUP
     fi
     [ -n "$LAB_OUT" ] && cp "$RUN"/console*.log "$LAB_OUT/"

@@ -14,7 +14,7 @@
  * Console protocol (one line each, stdout):
  *   XFM-MARKER-REGION pfns=0x1234+512,0x5678+512   (repeated for long lists)
  *   XFM-MARKER-REGION-DONE pages=1024 runs=2
- *   XFM-MARKER pfn=0x<hex> seed=0x<hex> tag=<tag>    (printed last = ready)
+ *   XFM-MARKER pfn=0x<hex> seed=0x<hex> tag=<tag> pid=<pid>   (printed last = ready)
  *   XFM-MARKER-CHANGED <hex of first 32 bytes>       (each time bytes 0..15 change)
  *   XFM-MARKER-MOVED pfn=0x<hex>                     (the kernel migrated the page)
  *
@@ -29,7 +29,9 @@
  *   u64 (seq << 32) | word_hash(seq, record, word), each word one aligned
  *   8-byte store.  A word is self-checking; a record whose eight words do
  *   not share one seq was read while being rewritten (torn).
- *   XFM-WRITER ctrl=0x<pfn> data=0x<pfn>    (console, once)
+ *   XFM-WRITER ctrl=0x<pfn> data=0x<pfn> pid=<pid>   (console, once)
+ * The pids let dom0's dump tests find these processes (comm "marker") in a
+ * dump of the guest with crash and drgn.
  * Idle, it looks at the control page every 10 ms (no busy CPU).
  */
 #define _GNU_SOURCE
@@ -258,8 +260,8 @@ static int writer(void)
         printf("XFM-WRITER-WARNING mlock: %s\n", strerror(errno));
     ctrl = (volatile uint64_t *)p;
     data = (volatile uint64_t *)(p + PAGE);
-    printf("XFM-WRITER ctrl=0x%" PRIx64 " data=0x%" PRIx64 "\n",
-           pfn_of(pagemap, p), pfn_of(pagemap, p + PAGE));
+    printf("XFM-WRITER ctrl=0x%" PRIx64 " data=0x%" PRIx64 " pid=%d\n",
+           pfn_of(pagemap, p), pfn_of(pagemap, p + PAGE), (int)getpid());
     for (;;) {
         if (ctrl[3] >= ctrl[2]) {
             sleep_ms(10);
@@ -320,7 +322,8 @@ int main(int argc, char **argv)
         printf("XFM-MARKER-ERROR marker page has no visible pfn\n");
         return 1;
     }
-    printf("XFM-MARKER pfn=0x%" PRIx64 " seed=0x%" PRIx64 " tag=%s\n", pfn, seed, tag);
+    printf("XFM-MARKER pfn=0x%" PRIx64 " seed=0x%" PRIx64 " tag=%s pid=%d\n", pfn, seed, tag,
+           (int)getpid());
     watch(pagemap, page, pfn);
     return 0;
 }

@@ -6,11 +6,13 @@
 #   ARCH_LIB_DIRS      library search path (array), staged at the same paths
 #   ARCH_EXTRA_LIBS    libraries loaded at run time without a NEEDED entry
 #   ARCH_MODULES       dom0 kernel modules (loaded in this order)
+#   ARCH_EXPORT_MODULES (optional) modules for the export disk, loaded when present
 #   ARCH_BUSYBOX       a static busybox for the target
 #   ARCH_XEN_BIN_DIR   Debian's Xen tool directory (/usr/lib/xen-<ver>/bin)
 #   LAB_SYSROOT        prefix of the target's files on the host ("" = native)
 # and functions arch_kernel_version, arch_kernel_image, arch_guest_kernel, arch_build_xen,
-# arch_build_marker, arch_guest_cfg_extra, arch_qemu_command.
+# arch_build_marker, arch_guest_cfg_extra, arch_qemu_command, and optionally
+# arch_export_disk_args IMG (QEMU arguments attaching IMG as dom0's export disk).
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -224,10 +226,11 @@ lab_build_dom0_initramfs() {
     lab_stage_elf_deps "$stage" "" "${files[@]}"
     ln -sfn "$ARCH_XEN_BIN_DIR/xl" "$stage/usr/sbin/xl"
 
-    lab_stage_modules "$stage" "$kver" "${ARCH_MODULES[@]}"
+    lab_stage_modules "$stage" "$kver" "${ARCH_MODULES[@]}" ${ARCH_EXPORT_MODULES[@]+"${ARCH_EXPORT_MODULES[@]}"}
     {
         echo "XFM_LAB_ARCH=$LAB_ARCH"
         echo "XFM_LAB_MODULES=\"${ARCH_MODULES[*]}\""
+        echo "XFM_LAB_EXPORT_MODULES=\"${ARCH_EXPORT_MODULES[*]:-}\""
         echo "XFM_LAB_XEN_BIN=$ARCH_XEN_BIN_DIR"
     } > "$stage/etc/xfm-lab.conf"
     mkdir -p "$stage/etc/xfm-lab" "$stage/etc/xen"
@@ -334,6 +337,7 @@ lab_console_passthrough() {
     l ~ /^XFM-LAB-PAYLOAD-BEGIN/ { inp = 1; next }
     l ~ /^XFM-LAB-PAYLOAD-END/ { inp = 0; next }
     l ~ /^XFM-LAB-EXPORT-BEGIN / { print "lab: exporting " $2 " (" $3 " bytes)" > "/dev/stderr"; next }
+    l ~ /^XFM-LAB-EXPORT-DISK / { print "lab: exported " $2 " to the export disk (" $3 " bytes)" > "/dev/stderr"; next }
     l ~ /^XFM-B64 / || l ~ /^XFM-LAB-EXPORT-END/ { next }
     l ~ /^XFM-LAB-(STAGE|FAIL|FACT) / {
         sub(/^XFM-LAB-/, "", l)
@@ -344,36 +348,52 @@ lab_console_passthrough() {
     '
 }
 
-# Decodes every exported file found in console LOG into DIR; verifies size
-# and md5. Returns 1 when any export is damaged.
+# Extracts every file exported in console LOG into DIR: base64 lines of the
+# console, or a record on the export disk IMG (its console line gives name,
+# size, md5 and the record's offset in MiB). Verifies size and md5. Returns
+# 1 when any export is damaged.
 lab_extract_exports() {
-    local log=$1 dir=$2 name size sum rc=0
+    local log=$1 dir=$2 img=${3:-} name size sum off how rc=0
     mkdir -p "$dir"
     awk "$LAB_AWK_NORMALIZE"'
     { l = norm($0) }
-    l ~ /^XFM-LAB-EXPORT-BEGIN / {
+    l ~ /^XFM-LAB-EXPORT-(BEGIN|DISK) / {
         split(l, a, " ")
         name = a[2]
         # Names come from the VM: keep them inside DIR.
         if (name !~ /^[A-Za-z0-9_][A-Za-z0-9._-]*$/) { name = ""; next }
+        if (a[1] == "XFM-LAB-EXPORT-DISK") {
+            print a[2], a[3], a[4], a[5] > (dir "/.exports")
+            name = ""
+            next
+        }
         printf "" > (dir "/" name ".b64")
-        print a[2], a[3], a[4] > (dir "/.exports")
+        print a[2], a[3], a[4], "-" > (dir "/.exports")
         next
     }
     l ~ /^XFM-LAB-EXPORT-END / { close(dir "/" name ".b64"); name = ""; next }
     name != "" && l ~ /^XFM-B64 / { print substr(l, 9) > (dir "/" name ".b64") }
     ' dir="$dir" "$log"
     [ -f "$dir/.exports" ] || return 0
-    while read -r name size sum; do
-        if base64 -d "$dir/$name.b64" > "$dir/$name" 2>/dev/null &&
-            [ "$(stat -c %s "$dir/$name")" = "$size" ] &&
+    while read -r name size sum off; do
+        how="export disk, at $off MiB"
+        if [ "$off" = - ]; then
+            how=serial
+            base64 -d "$dir/$name.b64" > "$dir/$name" 2>/dev/null || true
+            rm -f "$dir/$name.b64"
+        elif [[ $off =~ ^[0-9]+$ && $size =~ ^[0-9]+$ && -f $img ]]; then
+            dd if="$img" of="$dir/$name" bs=1M skip="$off" count="$size" \
+                iflag=count_bytes status=none 2>/dev/null || true
+        else
+            rm -f "$dir/$name"
+        fi
+        if [ -f "$dir/$name" ] && [ "$(stat -c %s "$dir/$name")" = "$size" ] &&
             [ "$(md5sum < "$dir/$name" | cut -d' ' -f1)" = "$sum" ]; then
-            lab_log "exported $dir/$name ($size bytes)"
+            lab_log "exported $dir/$name ($size bytes, $how)"
         else
             lab_log "error: export $name arrived damaged (expected $size bytes, md5 $sum)"
             rc=1
         fi
-        rm -f "$dir/$name.b64"
     done < "$dir/.exports"
     rm -f "$dir/.exports"
     return "$rc"

@@ -14,6 +14,7 @@ ARCH_LIB_DIRS=(/usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu /usr/lib64 /lib64
 ARCH_XEN_BIN_DIR=/usr/lib/xen-4.17/bin
 ARCH_BUSYBOX=/bin/busybox
 ARCH_MODULES=(xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs)
+ARCH_EXPORT_MODULES=(virtio_pci virtio_blk)
 # Loaded with dlopen (no NEEDED entry) or wanted by tests for comparison.
 ARCH_EXTRA_LIBS=(libgcc_s.so.1 libxenforeignmemory.so.1 libxencall.so.1 libxendevicemodel.so.1
     libxenevtchn.so.1 libxengnttab.so.1 libxenhypfs.so.1 libxenstore.so.4
@@ -92,4 +93,11 @@ arch_qemu_command() {
     printf '%s\n' "$ARCH_QEMU" -accel "tcg,thread=$LAB_TCG_THREAD" -cpu "$LAB_CPU" -machine q35 \
         -smp "$LAB_SMP" -m 2048 -nographic -serial stdio -monitor none -no-reboot -net none \
         -kernel "$xen" -append "$XEN_CMDLINE" -initrd "$kernel $DOM0_CMDLINE,$initrd"
+}
+
+# The export disk (lab-export's fast path): a raw virtio-blk disk that dom0
+# finds by its serial. cache=unsafe: the host reads it only after QEMU exits.
+arch_export_disk_args() {
+    printf '%s\n' -drive "file=$1,format=raw,if=none,id=xfmexport,cache=unsafe" \
+        -device virtio-blk-pci,drive=xfmexport,serial=xfm-export
 }
