@@ -347,6 +347,13 @@ enum xfm_vm_mode {
 
 enum xfm_vm_root_flags {
 	XFM_VM_X86_PSE = 1u << 0, /* 32-bit: CR4.PSE set (4 MiB pages) */
+	/* Xen PV guests (x86-64): @root and every table entry hold machine
+	 * frames, not the guest's own.  Tables are read by machine frame
+	 * and a translation's @pa is the guest's own (pseudo-physical)
+	 * address, found through the guest's p2m; @entry_addr stays a
+	 * machine address.  Only a live Xen PV source can walk such a root
+	 * (elsewhere: XFM_VM_TABLE_UNREADABLE). */
+	XFM_VM_MACHINE_FRAMES = 1u << 1,
 };
 
 /* Where a root came from (xfm_vm_root.origin). */
@@ -388,6 +395,9 @@ enum xfm_vm_reason {
 	XFM_VM_ADDRESS_SIZE = 4,     /* arm64: output address beyond IPS */
 	XFM_VM_WALK_DISABLED = 5,    /* arm64: TCR.EPD0/EPD1 set */
 	XFM_VM_TABLE_UNREADABLE = 6, /* a table's frame is not in the source */
+	XFM_VM_NOT_GUEST_FRAME = 7,  /* XFM_VM_MACHINE_FRAMES: the machine
+				      * frame mapped is none of the guest's
+				      * (a foreign or Xen page) */
 };
 
 /*
@@ -418,7 +428,9 @@ int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root, size_t size);
 /*
  * xfm_get_vm_root - the root used by the virtual-address calls: the one
  * set by xfm_set_vm_root(), else vCPU 0's registers where the source has
- * them (a live QEMU x86 guest through QMP, a QEMU x86 ELF dump), else the guest kernel's own root
+ * them (a live QEMU x86 guest through QMP, a QEMU x86 ELF dump, a live
+ * Xen guest's vCPU context: PVH/HVM CR0/CR3/CR4/EFER, PV CR3 as a machine
+ * frame (XFM_VM_MACHINE_FRAMES), arm64 TTBR0/TTBR1/TCR), else the guest kernel's own root
  * from its VMCOREINFO.  @root->origin says which.  A root found that way
  * is found again after xfm_invalidate() (live registers change).  Errors: -ENODATA (no
  * root given and none found; the message says what was tried).
@@ -429,8 +441,10 @@ int xfm_get_vm_root(xfm_handle *h, xfm_vm_root *root, size_t size);
  * xfm_find_vm_root - find a root from one @origin only (enum
  * xfm_vm_origin: XFM_VM_ORIGIN_QMP / _XEN_VCPU / _DUMP_NOTE, all three
  * meaning vCPU 0's registers as the source has them (a live QEMU x86
- * guest, a QEMU x86 ELF dump's "QEMU" note; the origin filled in says
- * which); XFM_VM_ORIGIN_VMCOREINFO: the guest kernel's
+ * guest, a QEMU x86 ELF dump's "QEMU" note, a live Xen guest's vCPU
+ * context read through Xen's unstable domctl; the origin filled in says
+ * which; registers of a running guest are those of the moment read:
+ * pause it for a root that stays the current process's); XFM_VM_ORIGIN_VMCOREINFO: the guest kernel's
  * own tables, which map kernel addresses only), without using it: pass
  * it to xfm_set_vm_root().  Errors: -ENODATA not available from there,
  * -EINVAL.  Thread-safe.

@@ -14,9 +14,19 @@
  * Console protocol (one line each, stdout):
  *   XFM-MARKER-REGION pfns=0x1234+512,0x5678+512   (repeated for long lists)
  *   XFM-MARKER-REGION-DONE pages=1024 runs=2
+ *   XFM-MARKER-VA va=0x<hex> ctrl=0x<pfn>          (the marker page's virtual
+ *                                                   address; its control page)
  *   XFM-MARKER pfn=0x<hex> seed=0x<hex> tag=<tag> pid=<pid>   (printed last = ready)
  *   XFM-MARKER-CHANGED <hex of first 32 bytes>       (each time bytes 0..15 change)
  *   XFM-MARKER-MOVED pfn=0x<hex>                     (the kernel migrated the page)
+ *
+ * Control page (dom0 writes it): bytes 0..15 "XFM-MARKER-CTRL", u64 at 16
+ * = spin request, u64 at 24 = spinning (the marker's answer).  A non-zero
+ * request makes the marker busy-loop as the highest SCHED_FIFO task (RT
+ * throttling off meanwhile) until dom0 clears it (at most 120 s): with one
+ * vCPU, the vCPU's page-table root is then the marker's own, so dom0 can
+ * pause the guest and translate the marker's virtual address through the
+ * vCPU's registers.  Each spin ends with XFM-MARKER-SPUN.
  *
  * "marker --emit-page SEED TAG" and "marker --emit-region SEED" write the
  * expected bytes to stdout: dom0 uses them to give tests reference files.
@@ -42,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,14 +202,65 @@ static void sleep_ms(long ms)
         ;
 }
 
-/* Never returns: reports changes of the tag bytes that dom0 makes. */
-static void watch(int pagemap, volatile unsigned char *page, uint64_t pfn)
+#define RT_RUNTIME "/proc/sys/kernel/sched_rt_runtime_us"
+#define SPIN_LIMIT_S 120
+
+/* Writes @val to @path (a /proc/sys knob); old value into @old. */
+static void set_knob(const char *path, const char *val, char *old, size_t len)
+{
+    FILE *f = fopen(path, "r+");
+
+    if (!f)
+        return;
+    if (old && (!fgets(old, (int)len, f) || fseek(f, 0, SEEK_SET)))
+        old[0] = 0;
+    fputs(val, f);
+    fclose(f);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Busy-loop on this vCPU until dom0 clears ctrl[2] (see the top). */
+static void spin(volatile uint64_t *ctrl)
+{
+    struct sched_param rt = { .sched_priority = sched_get_priority_max(SCHED_FIFO) };
+    struct sched_param normal = { .sched_priority = 0 };
+    char old[32] = "";
+    double until = now_s() + SPIN_LIMIT_S;
+    unsigned long n = 0;
+
+    set_knob(RT_RUNTIME, "-1", old, sizeof(old));
+    if (sched_setscheduler(0, SCHED_FIFO, &rt))
+        printf("XFM-MARKER-WARNING sched_setscheduler: %s\n", strerror(errno));
+    ctrl[3] = 1;
+    while (ctrl[2] && (++n % (1u << 20) || now_s() < until))
+        ;
+    ctrl[3] = 0;
+    sched_setscheduler(0, SCHED_OTHER, &normal);
+    if (old[0])
+        set_knob(RT_RUNTIME, old, NULL, 0);
+    printf("XFM-MARKER-SPUN %s\n", ctrl[2] ? "timeout" : "released");
+    ctrl[2] = 0;
+}
+
+/* Never returns: reports changes of the tag bytes that dom0 makes, and
+ * spins when asked to. */
+static void watch(int pagemap, volatile unsigned char *page, uint64_t pfn,
+                  volatile uint64_t *ctrl)
 {
     unsigned char seen[TAG_LEN], now[2 * TAG_LEN];
 
     memcpy(seen, (const void *)page, TAG_LEN);
     for (;;) {
         sleep_ms(200);
+        if (ctrl[2])
+            spin(ctrl);
         memcpy(now, (const void *)page, sizeof(now));
         if (memcmp(now, seen, TAG_LEN)) {
             memcpy(seen, now, TAG_LEN);
@@ -304,15 +366,20 @@ int main(int argc, char **argv)
      * where it can (PVH), which gives tests runs of contiguous frames. */
     unsigned char *region = map_aligned((size_t)REGION_PAGES * PAGE, HUGE_ALIGN);
     unsigned char *page = map_aligned(PAGE, PAGE);
-    if (!region || !page) {
+    unsigned char *ctrl = map_aligned(PAGE, PAGE);
+    if (!region || !page || !ctrl) {
         printf("XFM-MARKER-ERROR mmap: %s\n", strerror(errno));
         return 1;
     }
     madvise(region, (size_t)REGION_PAGES * PAGE, MADV_HUGEPAGE);
     madvise(page, PAGE, MADV_NOHUGEPAGE);
+    madvise(ctrl, PAGE, MADV_NOHUGEPAGE);
+    memset(ctrl, 0, PAGE);
+    memcpy(ctrl, "XFM-MARKER-CTRL", 16);
     fill_region(region, seed);
     fill_marker(page, seed, tag);
-    if (mlock(region, (size_t)REGION_PAGES * PAGE) || mlock(page, PAGE))
+    if (mlock(region, (size_t)REGION_PAGES * PAGE) || mlock(page, PAGE) ||
+        mlock(ctrl, PAGE))
         printf("XFM-MARKER-WARNING mlock: %s\n", strerror(errno));
 
     if (print_region_runs(pagemap, region))
@@ -322,8 +389,10 @@ int main(int argc, char **argv)
         printf("XFM-MARKER-ERROR marker page has no visible pfn\n");
         return 1;
     }
+    printf("XFM-MARKER-VA va=0x%" PRIxPTR " ctrl=0x%" PRIx64 "\n", (uintptr_t)page,
+           pfn_of(pagemap, ctrl));
     printf("XFM-MARKER pfn=0x%" PRIx64 " seed=0x%" PRIx64 " tag=%s pid=%d\n", pfn, seed, tag,
            (int)getpid());
-    watch(pagemap, page, pfn);
+    watch(pagemap, page, pfn, (volatile uint64_t *)ctrl);
     return 0;
 }

@@ -128,6 +128,14 @@ struct xfm_source_ops {
 	 * them (src/os/linux.c). */
 	uint64_t (*zero_frames)(struct xfm_source *s, uint64_t first,
 				uint64_t n);
+	/* Optional, Xen PV: the guest's own frame of machine frame @mfn
+	 * (roots with XFM_VM_MACHINE_FRAMES); -ENOENT none of the guest's. */
+	int (*machine_to_frame)(struct xfm_source *s, uint64_t mfn,
+				uint64_t *frame);
+	/* Optional, Xen PV: the machine frame of the guest's @frame;
+	 * -ENOENT when the guest's frames are not machine frames. */
+	int (*frame_to_machine)(struct xfm_source *s, uint64_t frame,
+				uint64_t *mfn);
 	/* Live sources: 0 while the source is still the one opened, else
 	 * -ESRCH (gone for good).  NULL: never goes away. */
 	int (*alive)(struct xfm_source *s);

@@ -173,3 +173,39 @@ bool xfm_xen_pv_mfn_valid(uint64_t mfn)
 	/* Linux marks missing entries ~0 (and identity/foreign bits high). */
 	return mfn != INVALID_MFN && !(mfn >> 52);
 }
+
+static int by_mfn(const void *a, const void *b)
+{
+	const struct xfm_xen_m2p *x = a, *y = b;
+
+	return x->mfn < y->mfn ? -1 : x->mfn > y->mfn;
+}
+
+int xfm_xen_pv_m2p(const uint64_t *p2m, uint64_t nr,
+		   struct xfm_xen_m2p **out, size_t *n)
+{
+	struct xfm_xen_m2p *m = malloc((nr ? nr : 1) * sizeof(*m));
+	size_t k = 0;
+
+	if (!m)
+		return -ENOMEM;
+	for (uint64_t pfn = 0; pfn < nr; pfn++)
+		if (xfm_xen_pv_mfn_valid(p2m[pfn]))
+			m[k++] = (struct xfm_xen_m2p){ p2m[pfn], pfn };
+	qsort(m, k, sizeof(*m), by_mfn);
+	*out = m;
+	*n = k;
+	return 0;
+}
+
+int xfm_xen_pv_m2p_find(const struct xfm_xen_m2p *m, size_t n, uint64_t mfn,
+			uint64_t *pfn)
+{
+	struct xfm_xen_m2p key = { mfn, 0 };
+	const struct xfm_xen_m2p *hit = bsearch(&key, m, n, sizeof(*m), by_mfn);
+
+	if (!hit)
+		return -ENOENT;
+	*pfn = hit->pfn;
+	return 0;
+}

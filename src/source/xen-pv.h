@@ -26,4 +26,16 @@ int xfm_xen_pv_p2m(struct xfm_privcmd *pc, uint32_t domid,
 		   uint64_t shared_info_mfn, uint64_t **p2m, uint64_t *nr);
 bool xfm_xen_pv_mfn_valid(uint64_t mfn);
 
+/* The inverse of a p2m: its valid entries as (mfn, pfn), by mfn. */
+struct xfm_xen_m2p {
+	uint64_t mfn;
+	uint64_t pfn;
+};
+/* Build it from @p2m (@nr entries): a malloc'd array of *n pairs. */
+int xfm_xen_pv_m2p(const uint64_t *p2m, uint64_t nr,
+		   struct xfm_xen_m2p **out, size_t *n);
+/* The guest frame of @mfn; -ENOENT when none of the guest's. */
+int xfm_xen_pv_m2p_find(const struct xfm_xen_m2p *m, size_t n, uint64_t mfn,
+			uint64_t *pfn);
+
 #endif

@@ -5,6 +5,7 @@
  * memory_op hypercalls, which are part of Xen's stable guest ABI.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "privcmd.h"
 #include "privcmd-abi.h"
 #include "xen-pv.h"
+#include "xen-vcpu.h"
 
 /* Frames per probe when discovering which frames exist. */
 #define PROBE_BATCH 65536
@@ -32,6 +34,10 @@ struct xen_source {
 	uint64_t p2m_nr;
 	uint8_t uuid[16];  /* the domain's handle, when domctl answered */
 	bool have_uuid;
+	bool hvm;          /* HVM or PVH (domctl answered) */
+	pthread_mutex_t m2p_lock;
+	struct xfm_xen_m2p *m2p; /* PV: the p2m inverted, on first use */
+	size_t m2p_n;
 };
 
 static struct xen_source *to_xen(struct xfm_source *s)
@@ -327,12 +333,55 @@ static int xen_alive(struct xfm_source *s)
 								     : 0;
 }
 
+/* The root in the vCPU's registers (xen-vcpu.c: Xen's unstable domctl). */
+static int xen_vm_root(struct xfm_source *s, unsigned int vcpu,
+		       xfm_vm_root *r)
+{
+	struct xen_source *x = to_xen(s);
+
+	if (!x->have_uuid)
+		return -ENODATA; /* no domctl: the type is unknown */
+	return xfm_xen_vcpu_root(&x->pc, x->domid, vcpu, x->hvm, r) < 0
+		       ? -ENODATA : 0;
+}
+
+/* PV roots hold machine frames: back to the guest's through its p2m. */
+static int xen_machine_to_frame(struct xfm_source *s, uint64_t mfn,
+				uint64_t *frame)
+{
+	struct xen_source *x = to_xen(s);
+	int rc = 0;
+
+	if (!x->p2m)
+		return -ENOENT;
+	pthread_mutex_lock(&x->m2p_lock);
+	if (!x->m2p)
+		rc = xfm_xen_pv_m2p(x->p2m, x->p2m_nr, &x->m2p, &x->m2p_n);
+	if (rc == 0)
+		rc = xfm_xen_pv_m2p_find(x->m2p, x->m2p_n, mfn, frame);
+	pthread_mutex_unlock(&x->m2p_lock);
+	return rc;
+}
+
+static int xen_frame_to_machine(struct xfm_source *s, uint64_t frame,
+				uint64_t *mfn)
+{
+	struct xen_source *x = to_xen(s);
+
+	if (!x->p2m || pv_translate(x, frame) == INVALID_FRAME)
+		return -ENOENT;
+	*mfn = pv_translate(x, frame);
+	return 0;
+}
+
 static void xen_close(struct xfm_source *s)
 {
 	struct xen_source *x = to_xen(s);
 
 	xfm_privcmd_close(&x->pc);
 	free(x->p2m);
+	free(x->m2p);
+	pthread_mutex_destroy(&x->m2p_lock);
 	xfm_source_fini(s);
 	free(x);
 }
@@ -348,6 +397,9 @@ static const struct xfm_source_ops xen_ops = {
 	.resource_size = xen_resource_size,
 	.map_resource = xen_map_resource,
 	.alive = xen_alive,
+	.vm_root = xen_vm_root,
+	.machine_to_frame = xen_machine_to_frame,
+	.frame_to_machine = xen_frame_to_machine,
 };
 
 static int parse_domid(const char *arg, uint32_t *domid)
@@ -396,6 +448,7 @@ static int query_type(struct xen_source *x)
 	}
 	memcpy(x->uuid, di.handle, sizeof(x->uuid));
 	x->have_uuid = true;
+	x->hvm = di.hvm;
 	if (di.hvm)
 		return xfm_source_add_info(&x->base, "xen.type", "hvm");
 	rc = xfm_xen_pv_p2m(&x->pc, x->domid, di.shared_info_mfn, &x->p2m,
@@ -421,6 +474,7 @@ int xfm_xen_open(const char *arg, const struct xfm_open_args *a,
 	if (!x)
 		return xfm_fail(-ENOMEM, "xen:%s: out of memory", arg);
 	x->pc.fd = -1;
+	pthread_mutex_init(&x->m2p_lock, NULL);
 	if (xfm_source_init(&x->base, &xen_ops, a, "xen:%s", arg) < 0) {
 		free(x);
 		return xfm_fail(-ENOMEM, "xen:%s: out of memory", arg);

@@ -98,9 +98,12 @@ static int check_root(const xfm_vm_root *r)
 	if (r->mode < XFM_VM_X86_32 || r->mode > XFM_VM_ARM64)
 		return xfm_fail(-EINVAL, "xfm_set_vm_root: unknown mode %u",
 				r->mode);
-	if (r->flags & ~(uint32_t)XFM_VM_X86_PSE)
+	if (r->flags & ~(uint32_t)(XFM_VM_X86_PSE | XFM_VM_MACHINE_FRAMES))
 		return xfm_fail(-EINVAL, "xfm_set_vm_root: unknown flags 0x%x",
 				r->flags);
+	if ((r->flags & XFM_VM_MACHINE_FRAMES) && r->mode != XFM_VM_X86_64)
+		return xfm_fail(-EINVAL, "xfm_set_vm_root: machine frames "
+				"(Xen PV) need the x86_64 mode");
 	return 0;
 }
 
@@ -243,6 +246,52 @@ static int read_table(void *opaque, uint64_t pa, void *buf, size_t len)
 	return xfm_read(opaque, pa, buf, len, 0);
 }
 
+/* Xen frames are 4 KiB: machine and guest addresses share the offset. */
+#define MACHINE_SHIFT 12
+
+/* XFM_VM_MACHINE_FRAMES: the guest-physical address of machine address
+ * @ma, through the source's p2m (Xen PV). */
+static int machine_to_pa(xfm_handle *h, uint64_t ma, uint64_t *pa)
+{
+	uint64_t frame;
+	int rc;
+
+	if (!h->src->ops->machine_to_frame)
+		return -ENOENT;
+	rc = h->src->ops->machine_to_frame(h->src, ma >> MACHINE_SHIFT,
+					   &frame);
+	if (rc < 0)
+		return rc;
+	*pa = frame << MACHINE_SHIFT |
+	      (ma & ((UINT64_C(1) << MACHINE_SHIFT) - 1));
+	return 0;
+}
+
+/* A PV guest's tables are guest frames too: read through the handle's
+ * windows once the machine address is turned into the guest's. */
+static int read_machine(void *opaque, uint64_t ma, void *buf, size_t len)
+{
+	uint64_t pa;
+	int rc = machine_to_pa(opaque, ma, &pa);
+
+	return rc < 0 ? rc : xfm_read(opaque, pa, buf, len, 0);
+}
+
+/* The walk ended on a machine frame: the guest's own address.  Its
+ * frames of a machine superpage need not be contiguous: 4 KiB is what
+ * one translation vouches for. */
+static int machine_result(xfm_handle *h, xfm_translation *t)
+{
+	uint64_t pa;
+
+	if (machine_to_pa(h, t->pa, &pa) < 0)
+		return xfm_vm_unmapped(t, XFM_VM_NOT_GUEST_FRAME, t->level,
+				       t->entry, t->entry_addr);
+	t->pa = pa;
+	t->page_size = UINT64_C(1) << MACHINE_SHIFT;
+	return 0;
+}
+
 static size_t slot_of(uint64_t vpn)
 {
 	/* The low bits as they are: a contiguous span of pages never
@@ -306,6 +355,8 @@ static int walk_cached(xfm_handle *h, const xfm_vm_root *r, uint64_t gen,
 	unsigned int shift = xfm_vm_leaf_span_shift(r, va);
 	struct xfm_vm_hint hint = { .use = false };
 	uint64_t key = shift ? (va >> shift) + 1 : 0;
+	xfm_vm_read_fn rd = (r->flags & XFM_VM_MACHINE_FRAMES) ? read_machine
+							      : read_table;
 	struct psc_slot *ps;
 	int rc;
 
@@ -318,9 +369,9 @@ static int walk_cached(xfm_handle *h, const xfm_vm_root *r, uint64_t gen,
 		}
 		pthread_mutex_unlock(&vm->lock);
 	}
-	rc = xfm_vm_walk_hint(r, va, read_table, h, t, &hint);
+	rc = xfm_vm_walk_hint(r, va, rd, h, t, &hint);
 	if (hint.use && rc != 0) /* redo the whole walk for the reason */
-		rc = xfm_vm_walk_hint(r, va, read_table, h, t, NULL);
+		rc = xfm_vm_walk_hint(r, va, rd, h, t, NULL);
 	if (rc == 0 && key && hint.leaf_ok && !hint.use) {
 		pthread_mutex_lock(&vm->lock);
 		if (gen == vm->gen) {
@@ -341,6 +392,7 @@ static const char *const reasons[] = {
 	[XFM_VM_ADDRESS_SIZE] = "output address too large",
 	[XFM_VM_WALK_DISABLED] = "walks disabled (TCR.EPDn)",
 	[XFM_VM_TABLE_UNREADABLE] = "table not in the source",
+	[XFM_VM_NOT_GUEST_FRAME] = "machine frame not the guest's",
 };
 
 static int translate(xfm_handle *h, uint64_t va, xfm_translation *t)
@@ -355,6 +407,8 @@ static int translate(xfm_handle *h, uint64_t va, xfm_translation *t)
 	if (rc < 0)
 		return rc;
 	rc = walk_cached(h, &r, gen, va, t);
+	if (rc == 0 && (r.flags & XFM_VM_MACHINE_FRAMES))
+		rc = machine_result(h, t);
 	if (rc == 0) {
 		tlb_store(h->vm, gen, t);
 		return 0;

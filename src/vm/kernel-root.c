@@ -8,7 +8,9 @@
  * address of the kernel's top-level table, inside the kernel image.
  *  - x86-64: image VA - __START_KERNEL_map (0xffffffff80000000) +
  *    NUMBER(phys_base) is its physical address; NUMBER(pgtable_l5_enabled)
- *    says 4 or 5 levels.
+ *    says 4 or 5 levels.  A Xen PV kernel's tables hold machine frames:
+ *    its root becomes the machine frame of that table (the source's
+ *    p2m) with XFM_VM_MACHINE_FRAMES.
  *  - arm64: image VA - NUMBER(kimage_voffset); it is TTBR1.  The TCR is
  *    rebuilt from PAGESIZE (TG1), NUMBER(TCR_EL1_T1SZ) or
  *    NUMBER(VA_BITS) (T1SZ); 52-bit VAs with 4/16 KiB pages are LPA2
@@ -28,13 +30,18 @@ static int number(xfm_handle *h, const char *key, uint64_t *v)
 static int x86_root(xfm_handle *h, uint64_t pgd, uint64_t phys_base,
 		    xfm_vm_root *r)
 {
-	uint64_t l5 = 0;
+	uint64_t l5 = 0, mfn;
 
 	if (pgd < X86_START_KERNEL_MAP)
 		return -ENODATA;
 	number(h, "NUMBER(pgtable_l5_enabled)", &l5);
 	r->mode = l5 ? XFM_VM_X86_64_LA57 : XFM_VM_X86_64;
 	r->root = pgd - X86_START_KERNEL_MAP + phys_base;
+	if (h->src->ops->frame_to_machine &&
+	    h->src->ops->frame_to_machine(h->src, r->root >> 12, &mfn) == 0) {
+		r->root = mfn << 12 | (r->root & 0xfff);
+		r->flags |= XFM_VM_MACHINE_FRAMES;
+	}
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 # in a "1..0 # SKIP why" line), else fail.
 LAB_PROGRAMS='
 both  build:tests/xen/test-xen-live
+x86   tree:tests/xen/vm/test-vm-xen.sh
 x86   tree:tests/xen/test-dropin.sh
 x86   tree:tests/xen/test-badinput-xen.sh
 x86   build:tests/xen/py/test-mount-xen

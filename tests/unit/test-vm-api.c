@@ -3,7 +3,8 @@
  * The virtual-address API over a real source (a raw dump file holding
  * x86-64 page tables): xfm_translate, reads and writes across pages that
  * are not contiguous in guest-physical memory, zero fill, the translation
- * cache and xfm_invalidate, many threads at once.
+ * cache and xfm_invalidate, many threads at once; tables that hold
+ * machine frames (Xen PV) through a source's machine_to_frame.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,29 @@ static void put64(int fd, uint64_t pa, uint64_t v)
 	assert_int_equal(pwrite(fd, &v, 8, (off_t)pa), 8);
 }
 
+/* "Machine" frame of guest frame f: f + MACHINE_OFFSET (see pv_ops). */
+#define MACHINE_OFFSET 0x1000
+#define MA(pa) ((pa) + ((uint64_t)MACHINE_OFFSET << 12))
+
+/* The same mappings as the tables at 0x1000, in tables at guest frames
+ * 0x500..0x503 whose entries (and root) are machine addresses; VA page 9
+ * maps a machine frame that is none of the guest's. */
+static void machine_tables(int fd)
+{
+	static const uint8_t zero[4 * 4096];
+
+	assert_int_equal(pwrite(fd, zero, sizeof(zero), 0x500000),
+			 sizeof(zero));
+	put64(fd, 0x500000, MA(0x501000) | 3);
+	put64(fd, 0x501000, MA(0x502000) | 3);
+	put64(fd, 0x502000, MA(0x503000) | 3);
+	put64(fd, 0x502008, MA(0x400000) | 0x83);
+	for (int i = 0; i < 8; i++)
+		put64(fd, 0x503000 + i * 8,
+		      MA(0x100000 + (7 - i) * 4096) | 3);
+	put64(fd, 0x503000 + 9 * 8, 0x9999000 | 3);
+}
+
 static int make_image(void **state)
 {
 	static uint8_t buf[0x600000];
@@ -61,6 +85,7 @@ static int make_image(void **state)
 	put64(fd, 0x3008, 0x400000 | 0x83);
 	for (int i = 0; i < 8; i++)
 		put64(fd, 0x4000 + i * 8, (0x100000 + (7 - i) * 4096) | 3);
+	machine_tables(fd);
 	close(fd);
 	return 0;
 }
@@ -139,6 +164,22 @@ static const struct xfm_source_ops rw_ops = {
 	.map = rw_map, .close = rw_close,
 };
 
+static int pv_machine_to_frame(struct xfm_source *s, uint64_t mfn,
+			       uint64_t *frame)
+{
+	(void)s;
+	if (mfn < MACHINE_OFFSET || mfn - MACHINE_OFFSET >= IMAGE_FRAMES)
+		return -ENOENT;
+	*frame = mfn - MACHINE_OFFSET;
+	return 0;
+}
+
+static const struct xfm_source_ops pv_ops = {
+	.name = "pv", .geometry = rw_geometry, .ranges = rw_ranges,
+	.map = rw_map, .close = rw_close,
+	.machine_to_frame = pv_machine_to_frame,
+};
+
 static const xfm_vm_root root = { .mode = XFM_VM_X86_64, .root = 0x1000 };
 
 static xfm_handle *open_image(unsigned int flags)
@@ -160,6 +201,62 @@ static xfm_handle *open_image(unsigned int flags)
 	}
 	assert_int_equal(xfm_set_vm_root(h, &root, sizeof(root)), 0);
 	return h;
+}
+
+static void machine_frames(void **state)
+{
+	xfm_vm_root r = { .mode = XFM_VM_X86_64, .root = MA(0x500000),
+			  .flags = XFM_VM_MACHINE_FRAMES };
+	struct rw_source *src = calloc(1, sizeof(*src));
+	uint8_t buf[8192], want[8192];
+	xfm_translation t;
+	xfm_handle *h;
+
+	(void)state;
+	assert_non_null(src);
+	src->fd = open(path, O_RDWR);
+	assert_true(src->fd >= 0);
+	assert_int_equal(xfm_source_init(&src->base, &pv_ops,
+					 &(struct xfm_open_args){ 0 }, "pv"),
+			 0);
+	assert_int_equal(xfm_handle_from_source(&src->base, &h), 0);
+	r.mode = XFM_VM_ARM64;
+	assert_int_equal(xfm_set_vm_root(h, &r, sizeof(r)), -EINVAL);
+	r.mode = XFM_VM_X86_64;
+	assert_int_equal(xfm_set_vm_root(h, &r, sizeof(r)), 0);
+	assert_int_equal(xfm_translate(h, 0x1234, &t, sizeof(t)), 0);
+	assert_int_equal(t.pa, 0x106234);
+	assert_int_equal(t.page_size, 4096);
+	assert_int_equal(t.level, 1);
+	assert_int_equal(t.entry, MA(0x106000) | 3);
+	assert_int_equal(t.entry_addr, MA(0x503008));
+	/* a machine 2 MiB page: one 4 KiB frame per translation */
+	assert_int_equal(xfm_translate(h, 0x2fffff, &t, sizeof(t)), 0);
+	assert_int_equal(t.pa, 0x4fffff);
+	assert_int_equal(t.page_size, 4096);
+	assert_int_equal(xfm_translate(h, 0x9000, &t, sizeof(t)), -EFAULT);
+	assert_int_equal(t.reason, XFM_VM_NOT_GUEST_FRAME);
+	assert_int_equal(t.entry, 0x9999003);
+	assert_non_null(strstr(xfm_last_error(), "machine frame not the "
+			       "guest's"));
+	assert_int_equal(xfm_translate(h, 0x8000, &t, sizeof(t)), -EFAULT);
+	assert_int_equal(t.reason, XFM_VM_NOT_PRESENT);
+	assert_int_equal(t.entry_addr, MA(0x503040));
+	assert_int_equal(xfm_read_va(h, 0x1800, buf, sizeof(buf), 0), 0);
+	/* (by PA: write_and_invalidate changed some of the pattern) */
+	for (uint64_t i = 0; i < sizeof(want); i++)
+		assert_int_equal(xfm_read(h, expect_pa(0x1800 + i), &want[i],
+					  1, 0), 0);
+	assert_memory_equal(buf, want, sizeof(want));
+	xfm_close(h);
+
+	/* A source without machine frames cannot walk such a root. */
+	assert_int_equal(xfm_open(&h, path, 0), 0);
+	assert_int_equal(xfm_set_vm_root(h, &r, sizeof(r)), 0);
+	assert_int_equal(xfm_translate(h, 0x1234, &t, sizeof(t)), -EFAULT);
+	assert_int_equal(t.reason, XFM_VM_TABLE_UNREADABLE);
+	assert_int_equal(t.entry_addr, MA(0x500000));
+	xfm_close(h);
 }
 
 static void no_root(void **state)
@@ -336,6 +433,7 @@ int main(void)
 		cmocka_unit_test(read_across_pages),
 		cmocka_unit_test(write_and_invalidate),
 		cmocka_unit_test(threads),
+		cmocka_unit_test(machine_frames),
 	};
 
 	return cmocka_run_group_tests(tests, make_image, remove_image);

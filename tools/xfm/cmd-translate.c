@@ -29,7 +29,8 @@ static const char *mode_name(const xfm_vm_root *r)
 {
 	for (size_t i = 0; i < sizeof(root_modes) / sizeof(root_modes[0]); i++)
 		if (root_modes[i].mode == r->mode &&
-		    root_modes[i].flags == r->flags)
+		    root_modes[i].flags ==
+			    (r->flags & ~(uint32_t)XFM_VM_MACHINE_FRAMES))
 			return root_modes[i].name;
 	return "?";
 }
@@ -143,6 +144,9 @@ static void print_root(const struct cli *cli, const xfm_vm_root *r,
 		}
 		json_object_object_add(o, "origin", json_object_new_string(
 					       origin_name(r->origin)));
+		json_object_object_add(o, "machine_frames",
+			json_object_new_boolean(r->flags &
+						XFM_VM_MACHINE_FRAMES));
 		json_object_object_add(obj, "root", o);
 		return;
 	}
@@ -153,8 +157,10 @@ static void print_root(const struct cli *cli, const xfm_vm_root *r,
 		       " tcr 0x%" PRIx64 " (%s)\n", r->root, r->root1, r->tcr,
 		       origin_name(r->origin));
 	else
-		printf("root: %s 0x%" PRIx64 " (%s)\n", mode_name(r), r->root,
-		       origin_name(r->origin));
+		printf("root: %s 0x%" PRIx64 " (%s%s)\n", mode_name(r),
+		       r->root, origin_name(r->origin),
+		       (r->flags & XFM_VM_MACHINE_FRAMES) ?
+		       ", machine frames" : "");
 }
 
 static const char *reason_name(uint32_t r)
@@ -162,7 +168,7 @@ static const char *reason_name(uint32_t r)
 	static const char *const names[] = {
 		"mapped", "not present", "outside the address space",
 		"reserved bits", "address size", "walk disabled",
-		"table not in the source",
+		"table not in the source", "machine frame not the guest's",
 	};
 
 	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
@@ -316,11 +322,14 @@ const struct command cmd_translate = {
 	"\n"
 	"  --root ROOT  the page-table root: x86_64:CR3, la57:CR3, pae:CR3,\n"
 	"               x86_32:CR3, x86_32_pse:CR3, arm64:TTBR0,TTBR1,TCR;\n"
-	"               'vcpu' (vCPU 0's registers: live QEMU, QEMU dump)\n"
+	"               'vcpu' (vCPU 0's registers: live QEMU, QEMU dump,\n"
+	"               live Xen guest; pause a running guest for a root\n"
+	"               that stays its current process's)\n"
 	"               or 'kernel' (the guest\n"
 	"               kernel's own tables, from its VMCOREINFO).\n"
 	"               Without it: vCPU 0's registers where the source has\n"
-	"               them (live QEMU), else the guest kernel's own root\n"
+	"               them (live QEMU, live Xen), else the guest kernel's\n"
+	"               own root\n"
 	"               from its VMCOREINFO (kernel addresses only).\n"
 	"  --json       {\"root\": {...}, \"translations\": [{\"va\", \"mapped\",\n"
 	"               \"pa\", \"page_size\" | \"reason\", \"level\", \"entry\",\n"

@@ -1,0 +1,131 @@
+#!/bin/sh
+# Guest virtual memory on live Xen guests (issue 15), in the lab's dom0
+# (busybox sh), with the xfm CLI on PATH.  For each guest:
+#  - the marker page's virtual address (its console: XFM-MARKER-VA) is
+#    translated through the vCPU's own page-table root (Xen's vCPU context)
+#    to the physical address the guest read from /proc/self/pagemap, and
+#    the page is read by that virtual address (= by its physical address =
+#    the expected bytes).  The marker is a user process: its page table is
+#    the vCPU's only while it runs, so the guest is asked to make it spin
+#    (its control page; one vCPU, SCHED_FIFO, see lab/guest/marker.c) and
+#    is paused (xl pause) while the registers are read and used;
+#  - init_uts_ns.name.release is read by its kernel virtual address
+#    (VMCOREINFO: SYMBOL(init_uts_ns) + OFFSET(uts_namespace.name) + 2*65)
+#    through the kernel's own root from VMCOREINFO, and must be the
+#    release the guest printed (uname -r, XFM-GUEST-INFO).
+# TAP; exit 0 pass, 1 fail.
+n=0 failed=0
+tmp=$(mktemp -d /tmp/test-vm-xen.XXXXXX)
+paused=''
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+tap() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2"; fi; }
+cleanup() {
+    [ -n "$paused" ] && xl unpause "$paused" 2> /dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# The value of KEY= in the guest's console log (last occurrence).
+console_val() {
+    tr -d '\r' < "$1" | grep -o "$2 .*" | tail -n 1 | tr ' ' '\n' |
+        sed -n "s/^$3=//p" | head -n 1
+}
+
+# 8 bytes of guest-physical memory at ADDR as hex (no spaces).
+read_u64() {
+    xfm read --raw xen:"$1" "$2" 8 2> /dev/null | od -An -v -tx1 | tr -d ' \n'
+}
+
+# wait_u64 DOMID ADDR HEX: poll until the u64 at ADDR is HEX (60 s).
+wait_u64() {
+    i=0
+    while [ $i -lt 60 ]; do
+        [ "$(read_u64 "$1" "$2")" = "$3" ] && return 0
+        sleep 1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+one=0100000000000000 zero=0000000000000000
+
+marker_by_vcpu_root() {
+    g=$1 dom=$2 log=$3 pfn=$4 mfile=$5
+    va=$(console_val "$log" XFM-MARKER-VA va)
+    ctrl=$(console_val "$log" XFM-MARKER-VA ctrl)
+    if [ -z "$va" ] || [ -z "$ctrl" ]; then
+        not_ok "$g: the guest printed its marker's VA and control page (XFM-MARKER-VA in $log)"
+        return
+    fi
+    pa=$(printf '0x%x' $((pfn * 4096)))
+    req=$((ctrl * 4096 + 16)) ack=$((ctrl * 4096 + 24))
+    xfm write -q --force-write xen:"$dom" "$req" --hex "$one" && wait_u64 "$dom" "$ack" "$one"
+    tap $? "$g: the marker spins on the guest's vCPU (control page pfn $ctrl answered)"
+    xl pause "xfm-$g" && paused="xfm-$g"
+    xfm translate xen:"$dom" "$va" > "$tmp/tr" 2> "$tmp/tr.err"
+    root=$(sed -n 's/^root: //p' "$tmp/tr")
+    got=$(sed -n "s/^$va -> \(0x[0-9a-f]*\) .*/\1/p" "$tmp/tr")
+    case $root in *'(xen-vcpu'*) rc=0 ;; *) rc=1 ;; esac
+    tap $rc "$g: the root is the vCPU's, from Xen's vCPU context: $root"
+    [ "$got" = "$pa" ]
+    tap $? "$g: marker VA $va -> $got through the vCPU root = pagemap's pfn $pfn << 12 ($pa)"
+    [ -n "$got" ] || sed 's/^/#   /' "$tmp/tr" "$tmp/tr.err"
+    xfm read -q --va -o "$tmp/va.bin" xen:"$dom" "$va" 4096 2> "$tmp/va.err" &&
+        xfm read -q -o "$tmp/pa.bin" xen:"$dom" "$pa" 4096 &&
+        cmp "$tmp/va.bin" "$tmp/pa.bin"
+    tap $? "$g: xfm read --va: 4096 bytes at $va = the 4096 bytes at $pa"
+    cmp "$tmp/va.bin" "$mfile"
+    tap $? "$g: xfm read --va: the marker page at $va = the expected bytes ($(head -c 15 "$tmp/va.bin"))"
+    [ -s "$tmp/va.err" ] && sed 's/^/#   /' "$tmp/va.err"
+    xl unpause "xfm-$g" && paused=''
+    xfm write -q --force-write xen:"$dom" "$req" --hex "$zero" && wait_u64 "$dom" "$ack" "$zero"
+    tap $? "$g: the marker stopped spinning when released"
+}
+
+# SYMBOL(name) / OFFSET(name) from the VMCOREINFO text at guest-physical
+# address $2 of domain $1.
+vmcoreinfo_val() {
+    xfm read --raw xen:"$1" "$2" 4096 2> /dev/null | tr '\000' '\n' |
+        sed -n "s/^$3=//p" | head -n 1
+}
+
+uts_release_by_kernel_va() {
+    g=$1 dom=$2 log=$3
+    want=$(console_val "$log" XFM-GUEST-INFO kernel)
+    vi=$(xfm info xen:"$dom" 2> /dev/null | awk '$1 == "linux.vmcoreinfo_addr" { print $2 }')
+    sym=$(vmcoreinfo_val "$dom" "$vi" 'SYMBOL(init_uts_ns)')
+    off=$(vmcoreinfo_val "$dom" "$vi" 'OFFSET(uts_namespace.name)')
+    if [ -z "$vi" ] || [ ${#sym} != 16 ] || [ -z "$want" ]; then
+        not_ok "$g: VMCOREINFO (at '$vi') gives SYMBOL(init_uts_ns) ('$sym'), the console the release ('$want')"
+        return
+    fi
+    # Shell arithmetic is signed 64-bit: add to the low 32 bits only.
+    lo=$((0x${sym#????????} + ${off:-0} + 2 * 65))
+    if [ $lo -ge 4294967296 ]; then
+        not_ok "$g: init_uts_ns release address crosses 4 GiB: not handled here"
+        return
+    fi
+    va=$(printf '0x%s%08x' "${sym%????????}" "$lo")
+    xfm translate --root kernel xen:"$dom" "$va" > "$tmp/k" 2>&1
+    rel=$(xfm read --va --root kernel --raw xen:"$dom" "$va" 65 2> "$tmp/k.err" | tr -d '\000')
+    [ "$rel" = "$want" ]
+    tap $? "$g: init_uts_ns.name.release by kernel VA $va (root $(sed -n 's/^root: //p' "$tmp/k")): '$rel' = uname -r '$want'"
+    [ -s "$tmp/k.err" ] && sed 's/^/#   /' "$tmp/k.err"
+}
+
+for g in $XFM_GUESTS; do
+    p=XFM_GUEST_$(echo "$g" | tr '[:lower:]' '[:upper:]')
+    eval "log=\${${p}_CONSOLE_LOG:-} pfn=\${${p}_MARKER_PFN:-} mfile=\${${p}_MARKER_FILE:-}"
+    # The domid now: a save and restore before us gives it another.
+    dom=$(xl domid "xfm-$g" 2> /dev/null)
+    if [ -z "$dom" ] || [ -z "$log" ] || [ -z "$pfn" ]; then
+        not_ok "$g: the lab gives its domid ('$dom'), console log and marker pfn"
+        continue
+    fi
+    marker_by_vcpu_root "$g" "$dom" "$log" "$pfn" "$mfile"
+    uts_release_by_kernel_va "$g" "$dom" "$log"
+done
+echo "1..$n"
+[ "$failed" = 0 ]
