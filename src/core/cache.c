@@ -388,13 +388,18 @@ void xfm_window_put(xfm_handle *h, struct xfm_window *w)
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* A frame refused with ESRCH: Xen no longer knows the domain. */
-static bool window_gone(struct xfm_window *w)
+/* The window's frames: -ESRCH when one was refused so (Xen no longer
+ * knows the domain), 1 when another failed, 0 when all mapped. */
+static int window_errors(struct xfm_window *w)
 {
-	for (uint64_t i = 0; i < w_nframes(w); i++)
+	int any = 0;
+
+	for (uint64_t i = 0; i < w_nframes(w); i++) {
 		if (w->err[i] == -ESRCH)
-			return true;
-	return false;
+			return -ESRCH;
+		any |= w->err[i] != 0;
+	}
+	return any;
 }
 
 /* Under h->lock: a window struct to map into. */
@@ -456,10 +461,12 @@ int xfm_window_get(xfm_handle *h, uint64_t frame, struct xfm_window **out)
 						   h->psz.frame));
 	else if (rc == -ESRCH)
 		rc = xfm_source_gone(h, frame);
-	/* Mapped before the domain went? Frames of a dying one fail. */
-	else if (rc == 0)
-		rc = window_gone(mine) ? xfm_source_gone(h, frame)
-				       : xfm_check_alive(h, true, frame);
+	/* Mapped before the domain went?  Frames of a dying one fail: ask
+	 * at once then, else at the hits' pace (liveness.c). */
+	else if (rc == 0 && (rc = window_errors(mine)) == -ESRCH)
+		rc = xfm_source_gone(h, frame);
+	else if (rc >= 0)
+		rc = xfm_check_alive(h, rc == 1, frame);
 	if (rc < 0)
 		window_unmap(h, mine);
 	pthread_mutex_lock(&h->lock);

@@ -7,7 +7,11 @@
  * answering with its last bytes, and new maps fail frame by frame, which
  * a zero-filling reader would turn into zeros.  Neither may pass for the
  * guest.  So the core asks the source "are you still the one I opened?"
- * after every new mapping, and on cache hits at most every CHECK_NS; once
+ * after every new mapping in which a frame failed, and otherwise (new
+ * mappings that all succeeded, cache hits) at most every CHECK_NS: a
+ * mapping that succeeded whole was of a domain that was there, and the
+ * one case it misses, the domain id reused by a new domain, takes far
+ * longer than CHECK_NS to happen (a domain is built in ~100 ms).  Once
  * the answer is no, the handle is marked gone for good, its windows are
  * unmapped (letting Xen free the domain) and every later call fails with
  * -ESRCH.

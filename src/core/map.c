@@ -50,6 +50,14 @@ static size_t collect_errors(xfm_extent *ext, size_t n, const int *err)
 	return ok;
 }
 
+static bool any_error(const int *err, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (err[i])
+			return true;
+	return false;
+}
+
 static int first_error(const xfm_extent *ext, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -117,8 +125,9 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 			      &addr);
 	if (rc < 0)
 		goto out;
-	/* Frames of a domain destroyed under us fail: say so, not ENOENT. */
-	if (xfm_check_alive(h, true, frames[0]) < 0) {
+	/* Frames of a domain destroyed under us fail: say so, not ENOENT
+	 * (asked at once when a frame failed, else at the hits' pace). */
+	if (xfm_check_alive(h, any_error(err, total), frames[0]) < 0) {
 		xfm_unmap_frames(&h->psz, addr, total);
 		rc = -ESRCH;
 		goto out;

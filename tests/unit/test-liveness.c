@@ -40,8 +40,17 @@ static int64_t fake_map(struct xfm_source *s, const uint64_t *frames,
 			size_t n, unsigned int prot, void *hint, int *err,
 			void **addr)
 {
+	int64_t rc;
+
 	map_calls++;
-	return ms_map(s, frames, n, prot, hint, err, addr);
+	rc = ms_map(s, frames, n, prot, hint, err, addr);
+	/* Gone: every frame fails, as a dying domain's do. */
+	if (rc >= 0 && map_calls > die_after) {
+		for (size_t i = 0; i < n; i++)
+			err[i] = -EINVAL;
+		rc = 0;
+	}
+	return rc;
 }
 
 static void fill(uint8_t *buf, uint64_t len)
@@ -99,6 +108,31 @@ static void reads_fail_once_gone(void **state)
 				  NULL, NULL), -ESRCH);
 	assert_int_equal(alive_calls, -1000);
 	assert_int_equal(xfm_close(h), 0);
+}
+
+/* A miss whose frames all map does not ask the source (the mapping
+ * proves the domain was there): no hypercall per map; one that fails
+ * asks at once (above). */
+static void whole_map_asks_at_pace(void **state)
+{
+	xfm_handle *h = open_dying(1 << 30);
+	xfm_extent e = { .frame = 7 };
+	xfm_mapping *m = NULL;
+	uint8_t b[8];
+
+	(void)state;
+	assert_int_equal(xfm_read(h, 0x1000, b, sizeof(b), 0), 0);
+	alive_calls = 0;
+	for (int i = 1; i < 16; i++) {
+		e.frame = (uint64_t)i * 256;
+		assert_int_equal(xfm_map(h, &e, 1, XFM_PROT_READ, NULL, &m), 1);
+		xfm_unmap(m);
+		assert_int_equal(xfm_read(h, (uint64_t)i << 20, b, 1, 0), 0);
+	}
+	/* 30 new mappings; at most a look per 20 ms (a slow machine may
+	 * take some), never one per mapping. */
+	assert_true(alive_calls < 30);
+	xfm_close(h);
 }
 
 static void cache_hit_notices(void **state)
@@ -218,6 +252,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reads_fail_once_gone),
+		cmocka_unit_test(whole_map_asks_at_pace),
 		cmocka_unit_test(cache_hit_notices),
 		cmocka_unit_test(dump_fails_and_leaves_nothing),
 	};
