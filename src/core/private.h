@@ -122,12 +122,12 @@ struct xfm_source_ops {
 	 * or TTBRs + TCR, origin).  -ENODATA when it has none. */
 	int (*vm_root)(struct xfm_source *s, unsigned int vcpu,
 		       xfm_vm_root *root);
-	/* Optional: how many of frames [first, first + n), from @first
-	 * on, the source knows to read as zeros without reading them (a
-	 * dump's present but unstored ranges): 0..n.  Lets a scan skip
-	 * them (src/os/linux.c). */
-	uint64_t (*zero_frames)(struct xfm_source *s, uint64_t first,
-				uint64_t n);
+	/* Optional: how many frames just below frame @end (end - 1, end -
+	 * 2, ..., at most @n) the source knows to read as zeros without
+	 * reading them (a dump's present but unstored ranges).  Lets the
+	 * top-down VMCOREINFO search skip them (src/os/linux.c). */
+	uint64_t (*zero_below)(struct xfm_source *s, uint64_t end,
+			       uint64_t n);
 	/* Optional, Xen PV: the guest's own frame of machine frame @mfn
 	 * (roots with XFM_VM_MACHINE_FRAMES); -ENOENT none of the guest's. */
 	int (*machine_to_frame)(struct xfm_source *s, uint64_t mfn,

@@ -260,15 +260,17 @@ static int scan_memory(xfm_handle *h, struct xfm_os *os)
 		uint64_t hi = (r[k].start + r[k].size) / sc->fs;
 
 		while (hi > lo && rc == 1) {
-			uint64_t n = hi - lo < SCAN_FRAMES ? hi - lo
-							   : SCAN_FRAMES;
+			uint64_t n;
 
-			hi -= n;
 			/* Known zeros hold no note: a dump's huge unstored
-			 * range costs nothing. */
-			if (h->src->ops->zero_frames &&
-			    h->src->ops->zero_frames(h->src, hi, n) == n)
-				continue;
+			 * range is stepped over at once. */
+			if (h->src->ops->zero_below)
+				hi -= h->src->ops->zero_below(h->src, hi,
+							      hi - lo);
+			if (hi == lo)
+				break;
+			n = hi - lo < SCAN_FRAMES ? hi - lo : SCAN_FRAMES;
+			hi -= n;
 			rc = scan_batch(sc, hi, (size_t)n);
 		}
 	}

@@ -194,10 +194,10 @@ static int file_pread(struct xfm_source *s, uint64_t addr, void *buf,
 			      buf, len, flags);
 }
 
-static uint64_t file_zero_frames(struct xfm_source *s, uint64_t first,
-				 uint64_t n)
+static uint64_t file_zero_below(struct xfm_source *s, uint64_t end,
+				uint64_t n)
 {
-	return xfm_segs_zero_frames(&to_file(s)->segs, s->psz.frame, first, n);
+	return xfm_segs_zero_below(&to_file(s)->segs, s->psz.frame, end, n);
 }
 
 /* Zero-copy where the file's pages line up, else copied; read-only. */
@@ -246,7 +246,7 @@ static const struct xfm_source_ops file_ops = {
 	.close = file_close,
 	.pread = file_pread,
 	.vm_root = file_vm_root,
-	.zero_frames = file_zero_frames,
+	.zero_below = file_zero_below,
 };
 
 /* The format is found from the content: each reader in table order. */

@@ -92,23 +92,22 @@ const struct xfm_seg *xfm_segs_find(const struct xfm_segs *s, uint64_t addr)
 	return lo < s->n ? &s->v[lo] : NULL;
 }
 
-uint64_t xfm_segs_zero_frames(const struct xfm_segs *s, uint64_t fs,
-			      uint64_t first, uint64_t n)
+uint64_t xfm_segs_zero_below(const struct xfm_segs *s, uint64_t fs,
+			     uint64_t end, uint64_t n)
 {
-	uint64_t addr = first * fs, done = 0;
+	uint64_t done = 0;
 
 	while (done < n) {
-		const struct xfm_seg *g = xfm_segs_find(s, addr);
+		uint64_t top = (end - done) * fs; /* first byte past the run */
+		const struct xfm_seg *g = xfm_segs_find(s, top - 1);
 		uint64_t whole;
 
-		if (!g || g->addr > addr || !g->zero)
+		if (!g || g->addr > top - 1 || !g->zero || top - g->addr <
+		    fs)
 			break;
-		whole = (g->len - (addr - g->addr)) / fs;
-		if (!whole)
-			break;
+		whole = (top - g->addr) / fs;
 		whole = whole < n - done ? whole : n - done;
 		done += whole;
-		addr += whole * fs;
 	}
 	return done;
 }

@@ -42,10 +42,10 @@ void xfm_segs_free(struct xfm_segs *s);
 const struct xfm_seg *xfm_segs_sort(struct xfm_segs *s);
 /* The segment holding @addr, or the first one after it, or NULL. */
 const struct xfm_seg *xfm_segs_find(const struct xfm_segs *s, uint64_t addr);
-/* How many of frames [first, first + n) of @fs bytes, from @first on,
- * lie wholly in zero segments (present, not stored): 0..n. */
-uint64_t xfm_segs_zero_frames(const struct xfm_segs *s, uint64_t fs,
-			      uint64_t first, uint64_t n);
+/* How many frames of @fs bytes just below frame @end (end - 1, end - 2,
+ * ..., at most @n) lie wholly in zero segments (present, not stored). */
+uint64_t xfm_segs_zero_below(const struct xfm_segs *s, uint64_t fs,
+			     uint64_t end, uint64_t n);
 /* Highest frame of @fs bytes holding segment bytes (s->n > 0). */
 uint64_t xfm_segs_max_frame(const struct xfm_segs *s, uint64_t fs);
 /* The frames holding segment bytes as merged, ascending byte ranges (a
