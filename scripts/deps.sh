@@ -14,7 +14,8 @@ lab=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
 # guests and their init (tests/vm/).
 tests=(qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu qemu-utils gdb
        binutils python3-pytest python3-mesonpy
-       python3-pip patchelf g++ bsdextrautils fuse3 crash python3-drgn)
+       python3-pip patchelf g++ bsdextrautils fuse3 crash python3-drgn
+       makedumpfile)
 # Debian packages of xfm (tests/deb): build, check, a Debian 12 root to install in.
 deb=(debhelper dpkg-dev dh-python lintian mmdebstrap file)
 

@@ -15,11 +15,12 @@ ARCH_XEN_BIN_DIR=/usr/lib/xen-4.17/bin
 ARCH_BUSYBOX=/bin/busybox
 ARCH_MODULES=(xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs)
 ARCH_EXPORT_MODULES=(virtio_pci virtio_blk)
-# Loaded with dlopen (no NEEDED entry) or wanted by tests for comparison.
+# Loaded with dlopen (no NEEDED entry: libgcc_s, xfm's kdump codecs) or wanted
+# by tests for comparison.
 ARCH_EXTRA_LIBS=(libgcc_s.so.1 libxenforeignmemory.so.1 libxencall.so.1 libxendevicemodel.so.1
     libxenevtchn.so.1 libxengnttab.so.1 libxenhypfs.so.1 libxenstore.so.4
     libxentoolcore.so.1 libxentoollog.so.1 libxenctrl.so.4.17 libxenguest.so.4.17
-    libxenlight.so.4.17)
+    libxenlight.so.4.17 libz.so.1 liblzo2.so.2 libsnappy.so.1 libzstd.so.1)
 ARCH_GUEST_TYPES="pvh pv"
 
 LAB_TCG_THREAD=${XFM_LAB_TCG_THREAD:-multi}

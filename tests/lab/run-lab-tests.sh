@@ -28,6 +28,7 @@ x86   build:tests/xen/py/test-mount-xen
 arm   tree:tests/xen/arm/run-arm.sh
 x86   build:tests/xen/test-xen-faults
 arm16k build:tests/xen/test-xen-faults --only dump,cli,reads,dominfo,writer
+x86   tree:tests/xen/kdump/dump-guests.sh
 '
 # On the 16K dom0 the balloon, limits and save/restore faults are not run
 # yet: they failed there (balloon: tot_pages 0 from getdomaininfo; limits:
@@ -82,7 +83,8 @@ main() {
             build=${build:-$ROOT/build-ci}
             [ -f "$build/build.ninja" ] || { not_ok "no meson build in $build"; finish; }
             assemble "$build" x86 "$only" "$soak"
-            boot x86_64 "" "pvh pv" ;;
+            boot x86_64 "" "pvh pv"
+            host_checks "$build" x86_64 ;;
         arm64)
             [ "$(id -u)" = 0 ] || skip77 "the arm64 lab needs root (apt-get, dpkg --add-architecture)"
             build=${build:-$ROOT/build-arm64}
@@ -152,6 +154,33 @@ assemble() {
     [ -x "$build/tests/xen/dropin-compare" ] && cp "$build/tests/xen/dropin-compare" "$p/bin/"
     cp -L "$build/src/libxfm.so.0" "$p/lib/"
     cp -L "$build/src/compat/libxenforeignmemory.so.1" "$p/lib/"
+}
+
+# host_checks BUILD TAG: host-side checks of what a boot's programs exported
+# (tests/xen/kdump/analyse-dumps.sh after dump-guests.sh: crash, drgn and
+# makedumpfile on the live PVH guest's dumps), renumbered into our TAP. The
+# dumps are deleted when the checks pass (XFM_LAB_OUT is kept by CI).
+host_checks() {
+    local build=$1 tag=$2 out rc=0 line
+    grep -q '^dump-guests.sh' "$WORK/payload/programs" || return 0
+    out=${XFM_LAB_OUT:+$XFM_LAB_OUT/$tag}
+    out=${out:-$WORK/out-$tag}
+    echo "# host: tests/xen/kdump/analyse-dumps.sh $out"
+    "$ROOT/tests/xen/kdump/analyse-dumps.sh" --xfm "$build/tools/xfm/xfm" "$out" \
+        > "$WORK/analyse-$tag" 2>&1 || rc=$?
+    while IFS= read -r line; do
+        case $line in
+            "ok "*) ok "$tag: host: ${line#* - }" ;;
+            "not ok "*) not_ok "$tag: host: ${line#* - }" ;;
+            "1..0 # SKIP"*) N=$((N + 1)); echo "ok $N - $tag: host: analyse-dumps.sh # SKIP${line#1..0 # SKIP}" ;;
+            "#"*) echo "$line" ;;
+        esac
+    done < "$WORK/analyse-$tag"
+    case $rc in
+        0) rm -f "$out"/pvh.elf "$out"/pvh.kdump-zstd ;;
+        77) ;;
+        *) grep -q '^not ok' "$WORK/analyse-$tag" || not_ok "$tag: host: analyse-dumps.sh exit $rc" ;;
+    esac
 }
 
 # boot ARCH PAGE GUESTS: one lab run; its TAP lines renumbered into ours.

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-only
+# Host side of the lab's dump check (issue 14): the real analysers on the
+# dumps that tests/xen/kdump/dump-guests.sh made of the live lab guests in
+# dom0 and exported. Called by tests/lab/run-lab-tests.sh right after the
+# x86 boot:
+#
+#   tests/xen/kdump/analyse-dumps.sh --xfm BUILD/tools/xfm/xfm DIR
+#
+# DIR holds kdump-guests.txt ("TYPE domid=N release=R marker_pid=P
+# writer_pid=W", what each guest reported on its console), xfm-guests (the
+# lab's facts) and the PVH guest's dumps pvh.elf and pvh.kdump-zstd. The
+# guest kernel's debug vmlinux comes from scripts/fetch-vmlinux.sh (cached;
+# under CI=true a failed fetch is a failure, else a skip). One TAP line per
+# check, each with exact assertions:
+#  - crash 8.0.2 (`crash -s VMLINUX DUMP -i CMDS`): `sys` prints RELEASE equal
+#    to the guest's release; `list task_struct.tasks -s task_struct.comm,pid
+#    -h init_task` finds the tasks named "marker" and their pids are exactly
+#    the marker's and the writer's (both marker processes of the guest);
+#  - drgn 0.0.22 (drgn-marker.py): the same release and the same pids;
+#  - makedumpfile -c -d 1 on xfm's ELF: xfm reads the result back, its
+#    ranges are the ELF's (RAM whole), every byte identical to the ELF's.
+# The PV guest is checked in dom0 only (dump-guests.sh says why).
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+N=0 FAILED=0
+ok() { N=$((N + 1)); echo "ok $N - $*"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
+diag() { sed 's/^/#   /'; }
+
+XFM=$ROOT/build-ci/tools/xfm/xfm
+while [ $# -gt 1 ]; do
+	case $1 in
+	--xfm) XFM=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
+DIR=${1:?usage: analyse-dumps.sh [--xfm XFM] DIR}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/xfm-analyse.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# fact TYPE KEY: a value from kdump-guests.txt.
+fact() {
+	sed -n "s/^$1 .*[[:space:]]$2=\([^ ]*\).*/\1/p" "$DIR/kdump-guests.txt" | head -n 1
+}
+
+# crash_check G FILE: sys + list in one crash session, two TAP lines.
+crash_check() {
+	local g=$1 f=$2 out=$WORK/crash.out rel pids want
+	printf '%s\n' sys 'list task_struct.tasks -s task_struct.comm,pid -h init_task' quit \
+		>"$WORK/crash.cmds"
+	timeout 300 crash -s "$VMLINUX" "$DIR/$f" -i "$WORK/crash.cmds" >"$out" 2>&1 </dev/null
+	rel=$(sed -n 's/^ *RELEASE: *\([^ ]*\).*/\1/p' "$out" | head -n 1)
+	if [ "$rel" = "$(fact "$g" release)" ]; then
+		ok "crash $f: sys: RELEASE: $rel"
+	else
+		not_ok "crash $f: sys: RELEASE '$rel', want '$(fact "$g" release)'"
+		head -n 20 "$out" | diag
+	fi
+	# "comm = "marker\000...","  then "pid = N,"
+	pids=$(awk '/comm = "marker(\\000)*"/ { m = 1; next }
+		m && /pid = / { gsub(/[^0-9]/, "", $3); print $3; m = 0 }' "$out" | sort -n | paste -sd' ')
+	want=$(printf '%s\n' "$(fact "$g" marker_pid)" "$(fact "$g" writer_pid)" | sort -n | paste -sd' ')
+	if [ -n "$pids" ] && [ "$pids" = "$want" ]; then
+		ok "crash $f: list task_struct.tasks -h init_task: comm \"marker\" pids $pids (marker $(fact "$g" marker_pid), writer $(fact "$g" writer_pid))"
+	else
+		not_ok "crash $f: list: marker pids '$pids', want '$want'"
+		grep -E 'comm =|pid =|error|crash:' "$out" | head -n 20 | diag
+	fi
+}
+
+drgn_check() {
+	local g=$1 f=$2 out=$WORK/drgn.out rel pids want
+	timeout 300 drgn -q -c "$DIR/$f" -s "$VMLINUX" "$HERE/drgn-marker.py" >"$out" 2>&1 </dev/null
+	rel=$(sed -n 's/^release //p' "$out")
+	pids=$(sed -n 's/^marker-pids //p' "$out")
+	want=$(printf '%s\n' "$(fact "$g" marker_pid)" "$(fact "$g" writer_pid)" | sort -n | paste -sd' ')
+	if [ "$rel" = "$(fact "$g" release)" ] && [ -n "$pids" ] && [ "$pids" = "$want" ]; then
+		ok "drgn $f: release $rel, init_task.tasks: comm \"marker\" pids $pids"
+	else
+		not_ok "drgn $f: release '$rel' pids '$pids', want '$(fact "$g" release)' '$want'"
+		tail -n 8 "$out" | diag
+	fi
+}
+
+# ranges FILE: "START END" lines (hex) of xfm's view of FILE.
+ranges() {
+	"$XFM" ranges --json "$1" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["ranges"]:
+    print("0x%x 0x%x" % (r["start"], r["end"]))'
+}
+
+# same_bytes A B: every range of A reads the same from A and from B.
+same_bytes() {
+	local s e
+	while read -r s e; do
+		cmp -s <("$XFM" -q read --raw "$1" "$s..$e" 2>/dev/null) \
+			<("$XFM" -q read --raw "$2" "$s..$e" 2>/dev/null) ||
+			{ echo "bytes differ in $s..$e"; return 1; }
+	done < <(ranges "$1")
+}
+
+# makedumpfile -c -d 1 on xfm's ELF; xfm reads the result back.
+mdf_check() {
+	local g=$1 elf=$DIR/$1.elf mdf=$WORK/$1.mdf mem missing
+	if ! timeout 300 makedumpfile -c -d 1 "$elf" "$mdf" >"$WORK/mdf.out" 2>&1; then
+		not_ok "makedumpfile -c -d 1 $g.elf failed"
+		tail -n 5 "$WORK/mdf.out" | diag
+		return
+	fi
+	ranges "$elf" >"$WORK/elf.ranges"
+	ranges "$mdf" >"$WORK/mdf.ranges"
+	mem=$(($(sed -n "s/^XFM_GUEST_${g^^}_MEMORY_MB=//p" "$DIR/xfm-guests") * 1048576))
+	missing=$(comm -23 <(sort "$WORK/mdf.ranges") <(sort "$WORK/elf.ranges") | paste -sd,)
+	if [ -n "$missing" ]; then
+		not_ok "makedumpfile -c -d 1 $g.elf: ranges not in the ELF: $missing"
+	elif ! grep -qx "0x0 $(printf '0x%x' "$mem")" "$WORK/mdf.ranges"; then
+		not_ok "makedumpfile -c -d 1 $g.elf: RAM 0..$mem not one range of its output"
+		diag <"$WORK/mdf.ranges"
+	elif ! why=$(same_bytes "$mdf" "$elf"); then
+		not_ok "makedumpfile -c -d 1 $g.elf: xfm reads back: $why"
+	else
+		ok "makedumpfile -c -d 1 $g.elf ($(stat -c %s "$elf") -> $(stat -c %s "$mdf") bytes): xfm reads back $(wc -l <"$WORK/mdf.ranges") ranges, byte-identical to the ELF's (RAM 0..$(printf '0x%x' "$mem") whole$(comm -13 <(sort "$WORK/mdf.ranges") <(sort "$WORK/elf.ranges") | awk '{ printf "; makedumpfile left out %s..%s", $1, $2 }'))"
+	fi
+}
+
+main() {
+	if [ ! -s "$DIR/kdump-guests.txt" ]; then
+		not_ok "no kdump-guests.txt in $DIR: dump-guests.sh did not export its dumps"
+		finish
+	fi
+	local g rel
+	rel=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^release=/) { sub(/^release=/, "", $i); print $i; exit } }' \
+		"$DIR/kdump-guests.txt")
+	if ! VMLINUX=$("$ROOT/scripts/fetch-vmlinux.sh" "$rel" 2>"$WORK/fetch.err"); then
+		if [ "${CI:-}" = true ]; then
+			not_ok "scripts/fetch-vmlinux.sh $rel: $(tail -n 1 "$WORK/fetch.err")"
+			finish
+		fi
+		echo "1..0 # SKIP no debug vmlinux for $rel: $(tail -n 1 "$WORK/fetch.err")"
+		exit 77
+	fi
+	for t in crash drgn makedumpfile; do
+		command -v "$t" >/dev/null || { not_ok "$t is not installed (scripts/deps.sh)"; finish; }
+	done
+	echo "# crash $(crash --version 2>/dev/null | sed -n 's/^crash \([0-9.]*\).*/\1/p' | head -n 1)," \
+		"drgn $(drgn --version 2>&1 | awk '{ print $2; exit }'), $(makedumpfile -v 2>&1 | head -n 1), vmlinux $VMLINUX"
+	if [ -z "$(fact pvh release)" ]; then
+		not_ok "kdump-guests.txt has no pvh line"
+		finish
+	fi
+	crash_check pvh pvh.elf
+	crash_check pvh pvh.kdump-zstd
+	drgn_check pvh pvh.elf
+	drgn_check pvh pvh.kdump-zstd
+	mdf_check pvh
+	finish
+}
+
+finish() {
+	echo "1..$N"
+	[ "$FAILED" = 0 ]
+	exit
+}
+
+main
