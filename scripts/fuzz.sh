@@ -19,7 +19,7 @@
 #             way the kept corpus changes: no input is added or dropped
 #             by hand, so the minimisation can be redone from the same
 #             inputs.
-# Targets: elf xen-core lime raw parse.  Exit status 1 when a target found
+# Targets: elf xen-core lime kdump raw parse.  Exit status 1 when a target found
 # something.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(elf xen-core lime raw parse)
+[ ${#targets[@]} -gt 0 ] || targets=(elf xen-core lime kdump raw parse)
 
 if ! command -v clang >/dev/null; then
 	apt-get install -y clang >/dev/null
@@ -89,16 +89,31 @@ replay_build() { # NAME DEFINE: the suite's replay, on the fuzzing objects
 	fi
 }
 
-if [ $seeds = 1 ] || [ ! -d tests/fuzz/corpus/elf ]; then
+# Seeds go to a target's corpus when it has none yet (a new target), or
+# to every corpus with --seeds.
+missing_corpus=0
+for t in elf xen-core lime kdump raw parse; do
+	[ -d "tests/fuzz/corpus/$t" ] || missing_corpus=1
+done
+if [ $seeds = 1 ] || [ $missing_corpus = 1 ]; then
 	clang "${cflags[@]}" tests/fuzz/make-seeds.c tests/sources/craft.c \
 		-Itests/sources "${lib[@]}" -lpthread -o "$out/make-seeds"
-	"$out/make-seeds" tests/fuzz/corpus
+	rm -rf "$out/seeds"
+	"$out/make-seeds" "$out/seeds"
+	for d in "$out"/seeds/*/; do
+		t=$(basename "$d")
+		if [ $seeds = 1 ] || [ ! -d "tests/fuzz/corpus/$t" ]; then
+			mkdir -p "tests/fuzz/corpus/$t"
+			cp "$d"/* "tests/fuzz/corpus/$t/"
+		fi
+	done
 fi
 
 define() {
 	case $1 in
 	elf) echo FUZZ_ELF ;; xen-core) echo FUZZ_XEN_CORE ;;
-	lime) echo FUZZ_LIME ;; raw) echo FUZZ_RAW ;; *) echo FUZZ_PARSE ;;
+	lime) echo FUZZ_LIME ;; raw) echo FUZZ_RAW ;; kdump) echo FUZZ_KDUMP ;;
+	*) echo FUZZ_PARSE ;;
 	esac
 }
 

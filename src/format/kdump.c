@@ -91,6 +91,9 @@ struct chunk {
 struct kd {
 	uint64_t bs;              /* block (page) size */
 	uint64_t max_mapnr;
+	uint64_t mapnr_at;        /* where max_mapnr was read (errors) */
+	uint64_t lsize;           /* logical size: the file, or the end of
+				   * the flattened form's last record */
 	uint64_t pd_off;          /* logical offset of the descriptors */
 	uint64_t ndumped;
 	uint64_t *map;            /* dumped-pages bitmap, 64 pages a word */
@@ -187,6 +190,9 @@ static int load_flat(struct xfm_file *f, struct kd *k)
 	}
 	if (k->nchunks > 1)
 		qsort(k->chunks, k->nchunks, sizeof(*k->chunks), cmp_chunk);
+	for (size_t i = 0; i < k->nchunks; i++)
+		if (k->chunks[i].loff + k->chunks[i].len > k->lsize)
+			k->lsize = k->chunks[i].loff + k->chunks[i].len;
 	/* Identical rewrites: keep the later (sorting keeps no order, so
 	 * require equal bytes' places to be equal-sized); overlaps fail. */
 	for (size_t i = 1, j = 0; i <= k->nchunks; i++) {
@@ -258,8 +264,10 @@ static int read_sub(struct xfm_file *f, struct kd *k, const struct kd_hdr *kh,
 	uint64_t noff = xfm_le64(sub + 48), nlen = xfm_le64(sub + 56);
 	int rc;
 
-	if (kh->version >= 6 && xfm_le64(sub + 96))
+	if (kh->version >= 6 && xfm_le64(sub + 96)) {
 		k->max_mapnr = xfm_le64(sub + 96);
+		k->mapnr_at = kh->bs + 96;
+	}
 	if (kh->version >= 3 && vlen) {
 		if (vlen > XFM_VMCOREINFO_MAX)
 			return xfm_file_bad(f, kh->bs + 40, "kdump VMCOREINFO "
@@ -301,10 +309,17 @@ static int read_bitmap(struct xfm_file *f, struct kd *k,
 	int rc;
 
 	if (k->max_mapnr > half * 8 || k->max_mapnr > (UINT64_C(1) << 44))
-		return xfm_file_bad(f, 440, "kdump max_mapnr %llu does not fit "
-				    "its bitmap of %llu bytes",
+		return xfm_file_bad(f, k->mapnr_at, "kdump max_mapnr %llu does "
+				    "not fit its bitmap of %llu bytes",
 				    (unsigned long long)k->max_mapnr,
 				    (unsigned long long)half);
+	/* Before allocating for it: the bitmap must be in the file. */
+	if (off > k->lsize || bytes > k->lsize - off)
+		return xfm_file_bad(f, 436, "kdump bitmap (%llu bytes at offset "
+				    "0x%llx) runs past the end of the dump "
+				    "(%llu bytes)", (unsigned long long)bytes,
+				    (unsigned long long)off,
+				    (unsigned long long)k->lsize);
 	k->nwords = (k->max_mapnr + 63) / 64;
 	k->map = calloc(k->nwords ? k->nwords : 1, 8);
 	k->rank = calloc(k->nwords / 8 + 1, 8);
@@ -324,6 +339,13 @@ static int read_bitmap(struct xfm_file *f, struct kd *k,
 	}
 	k->ndumped = cnt;
 	k->pd_off = off + half;
+	if (k->pd_off > k->lsize ||
+	    cnt > (k->lsize - k->pd_off) / PD_SIZE)
+		return xfm_file_bad(f, k->pd_off, "kdump page descriptors (%llu "
+				    "dumped pages, %u bytes each) run past the "
+				    "end of the dump (%llu bytes)",
+				    (unsigned long long)cnt, PD_SIZE,
+				    (unsigned long long)k->lsize);
 	for (uint64_t p = 0; p <= k->max_mapnr; p++) {
 		bool set = p < k->max_mapnr &&
 			   (k->map[p / 64] >> (p % 64) & 1);
@@ -403,6 +425,8 @@ static int kd_read_pages(struct xfm_file *f, uint64_t addr, void *buf,
 
 		n = n < len ? n : len;
 		rc = kd_read_page(f, k, addr / k->bs, page, page + k->bs);
+		if (rc < 0)
+			break;
 		memcpy(p, page + in, n);
 		p += n;
 		addr += n;
@@ -463,10 +487,16 @@ static int parse_kdump(struct xfm_file *f)
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
+	k->lsize = f->size;
+	k->mapnr_at = 440;
 	f->priv = k;
 	f->free_priv = kd_free;
-	if (h[0] == 'm' && (rc = load_flat(f, k)) < 0)
-		return rc;
+	if (h[0] == 'm') {
+		k->lsize = 0;
+		rc = load_flat(f, k);
+		if (rc < 0)
+			return rc;
+	}
 	rc = kd_read(f, k, 0, h, HDR_SIZE, "kdump header");
 	if (rc == 0 && memcmp(h, KDUMP_SIG, 8) != 0)
 		rc = xfm_file_bad(f, 0, "flattened dump does not hold a KDUMP "

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-only
 """Write the bad dump files of the bad-input table into DIR, one per row:
-each is a small valid file (ELF core, Xen dump-core, LiME) with exactly one
+each is a small valid file (ELF core, Xen dump-core, LiME, kdump) with exactly one
 thing wrong.  Usage: craft-bad.py DIR"""
 import struct
 import sys
+import zlib
 
 D = sys.argv[1]
 PAT = bytes((i * 7 + 3) & 0xff for i in range(4096))
@@ -141,3 +142,79 @@ put('lime-size-lies', lime([(0, 0xfff)]) +
 put('lime-bad-second-magic', lime([(0, 0xfff), (0x2000, 0x2fff, 0x1234)]))
 put('lime-whole-space', lime([(0, 0xffffffffffffffff)], data=False))
 put('empty', b'')
+
+
+# --- kdump-compressed (makedumpfile's KDUMP v6) and its flattened form -----
+# A good file: 4 KiB blocks, 4 pages (max_mapnr), pages 0, 1, 3 dumped:
+# page 0 stored as is, page 1 zlib, page 3 as is.  Blocks: 0 header,
+# 1 sub-header (+ VMCOREINFO), 2-3 bitmaps, 4 descriptors, 5.. data.
+# Each keyword changes one field; cut= truncates the file.
+def kdump(*, ver=6, bs=4096, sub_blocks=1, bitmap_blocks=2, mapnr=4,
+          mapnr64=None, vi_off=None, vi_len=None, note_len=0, descs=None,
+          zdata=None, cut=None):
+    uts = b''.join(s.ljust(65, b'\0') for s in
+                   (b'Linux', b'bad', b'6.1.0-bad', b'#1', b'x86_64', b''))
+    h = b'KDUMP   ' + struct.pack('<i', ver) + uts
+    h += bytes(408 - len(h)) + bytes(16)
+    h += struct.pack('<IiiIIIIIIi', 0x1, bs, sub_blocks, bitmap_blocks,
+                     mapnr, 0, 0, 0, 0, 1)
+    vi = b'OSRELEASE=6.1.0-bad\nPAGESIZE=4096\n'
+    vi_off = 4096 + 104 if vi_off is None else vi_off
+    vi_len = len(vi) if vi_len is None else vi_len
+    sub = struct.pack('<QiiQQQQQQQQQQQ', 0, 1, 0, 0, 0, vi_off, vi_len,
+                      0, note_len, 0, 0, 0, 0,
+                      mapnr if mapnr64 is None else mapnr64) + vi
+    bm1 = bytes([0x0f]) + bytes(4095)
+    bm2 = bytes([0x0b]) + bytes(4095)
+    page0 = PAT
+    page1 = zlib.compress(PAT[::-1]) if zdata is None else zdata
+    page3 = PAT[::-1]
+    d0 = 5 * 4096
+    std = [(d0, 4096, 0), (d0 + 4096, len(page1), 0x1),
+           (d0 + 4096 + len(page1), 4096, 0)]
+    pd = b''.join(struct.pack('<QIIQ', o, s, f, 0)
+                  for o, s, f in (descs or std))
+    out = h.ljust(4096, b'\0') + sub.ljust(4096, b'\0') + bm1 + bm2 + \
+        pd.ljust(4096, b'\0') + page0 + page1 + page3
+    return out[:cut] if cut else out
+
+
+# The flattened form of FILE: a 4 KiB "makedumpfile" header, {offset, size}
+# big-endian records, {-1, -1}; recs = [(offset, size)] of FILE, in order.
+def flat(data, recs=None, *, end=True):
+    out = b'makedumpfile'.ljust(16, b'\0') + struct.pack('>qq', 1, 1)
+    out = out.ljust(4096, b'\0')
+    for off, size in recs or [(0, len(data))]:
+        out += struct.pack('>qq', off, size) + data[off:off + size]
+    if end:
+        out += struct.pack('>qq', -1, -1)
+    return out
+
+
+K = kdump()
+put('kdump-good', K)
+put('kdump-bad-version', kdump(ver=7))
+put('kdump-bad-blocksize', kdump(bs=3000))
+put('kdump-no-sub-header', kdump(sub_blocks=0))
+put('kdump-bitmap-odd', kdump(bitmap_blocks=3))
+put('kdump-mapnr-too-big', kdump(mapnr64=1 << 40))
+put('kdump-bitmap-past-eof', kdump(bitmap_blocks=1 << 20))
+put('kdump-vmcoreinfo-too-big', kdump(vi_len=1 << 30))
+put('kdump-vmcoreinfo-past-eof', kdump(vi_off=1 << 32))
+put('kdump-notes-too-big', kdump(note_len=1 << 40))
+put('kdump-descs-past-eof', kdump(cut=4 * 4096 + 40))
+put('kdump-desc-size-zero', kdump(descs=[(5 * 4096, 0, 0)] * 3))
+put('kdump-desc-size-short', kdump(descs=[(5 * 4096, 100, 0)] * 3))
+put('kdump-desc-size-large', kdump(descs=[(5 * 4096, 4097, 0x1)] * 3))
+put('kdump-desc-bad-flags', kdump(descs=[(5 * 4096, 100, 0x6)] * 3))
+put('kdump-desc-incomplete', kdump(descs=[(5 * 4096, 4096, 0x8)] * 3))
+put('kdump-data-past-eof', kdump(descs=[(1 << 40, 4096, 0)] * 3))
+put('kdump-bad-zlib', kdump(zdata=b'\x78\x9c' + bytes(40)))
+put('kdump-zlib-short', kdump(zdata=zlib.compress(PAT[:2048])))
+put('kdump-flat-good', flat(K))
+put('kdump-flat-record-past-eof', flat(K)[:4096 + 16 + 100])
+put('kdump-flat-overlap', flat(K, [(0, 8192), (4096, 8192),
+                                   (12288, len(K) - 12288)]))
+put('kdump-flat-not-kdump', flat(b'DISKDUMP' + K[8:]))
+put('kdump-flat-hole', flat(K, [(0, 12288), (16384, len(K) - 16384)]))
+put('kdump-flat-negative', flat(K, [(-4096, 8192)]))

@@ -60,6 +60,66 @@ static int dir_entries(void)
 	return k;
 }
 
+/* Patch @len bytes at @off of file @p. */
+static int patch(const char *p, off_t off, const void *v, size_t len)
+{
+	int fd = open(p, O_WRONLY), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = pwrite(fd, v, len, off) == (ssize_t)len ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* A kdump of raw.img (xfm's writer, no compression), then one field
+ * wrong: the header version (xfm_open fails), page 0's descriptor flags
+ * (xfm_read of page 0 fails).  Both errors are the format's: -ENOEXEC. */
+static void kdump_rows(void)
+{
+	char kd[160];
+	uint32_t v = 7, hdr[3], incomplete = 0x8;
+	uint8_t b[16];
+	xfm_handle *k = NULL;
+	long rc;
+	int fd;
+
+	snprintf(kd, sizeof(kd), "%s/d.kdump", dir);
+	if (xfm_dump(h, kd, XFM_DUMP_KDUMP, 0, NULL, NULL) < 0 ||
+	    (fd = open(kd, O_RDONLY)) < 0) {
+		printf("Bail out! kdump of %s: %s\n", raw, xfm_last_error());
+		exit(1);
+	}
+	/* block_size, sub_hdr_size, bitmap_blocks at 428: descriptors follow
+	 * the header block, the sub-header and the bitmaps. */
+	rc = pread(fd, hdr, sizeof(hdr), 428);
+	close(fd);
+	if (rc != sizeof(hdr) ||
+	    patch(kd, (off_t)hdr[0] * (1 + hdr[1] + hdr[2]) + 12,
+		  &incomplete, 4) < 0) {
+		printf("Bail out! cannot patch %s\n", kd);
+		exit(1);
+	}
+	rc = xfm_open(&k, kd, 0);
+	if (rc == 0) {
+		rc = xfm_read(k, 0, b, sizeof(b), 0);
+		xfm_close(k);
+	}
+	row("xfm_read a kdump page whose descriptor says incomplete", rc,
+	    -ENOEXEC, "page 0x0 is marked incomplete");
+	if (patch(kd, 8, &v, 4) < 0) {
+		printf("Bail out! cannot patch %s\n", kd);
+		exit(1);
+	}
+	k = NULL;
+	rc = xfm_open(&k, kd, 0);
+	row("xfm_open a kdump of header version 7", rc, -ENOEXEC,
+	    "offset 0x8: kdump header version 7 is not 1..6");
+	if (rc == 0)
+		xfm_close(k);
+	unlink(kd);
+}
+
 int main(void)
 {
 	uint8_t page[4096] = { 1 }, b[16];
@@ -157,6 +217,7 @@ int main(void)
 	printf("%sok %d - xfm_dump failures left nothing (%ld entries, the "
 	       "input only)\n", rc == 1 ? "" : "not ", ++n, rc);
 	failed += rc != 1;
+	kdump_rows();
 
 	xfm_close(h);
 	unlink(raw);

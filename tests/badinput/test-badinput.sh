@@ -222,4 +222,54 @@ truncate -s 64G "$T/huge.raw"
 row dump-sigint 130 "$O/huge.dump: interrupted; nothing written" \
 	timeout --preserve-status -s INT 0.5 "$XFM" dump -q "$T/huge.raw" "$O/huge.dump"
 rm -f "$T/huge.raw"
+
+# --- kdump-compressed and its flattened form ------------------------------
+# Header fields are checked when the file opens (exit 3); a page's
+# descriptor and data when the page is read (exit 1, the page named).
+row kdump-bad-version 3 "offset 0x8: kdump header version 7 is not 1..6" \
+	"$XFM" info "$B/kdump-bad-version"
+row kdump-bad-blocksize 3 "offset 0x1ac: kdump block size 3000 is not a power of two from 512 B to 1 MiB" \
+	"$XFM" info "$B/kdump-bad-blocksize"
+row kdump-no-sub-header 3 "offset 0x1b0: kdump sub-header of 0 blocks" \
+	"$XFM" info "$B/kdump-no-sub-header"
+row kdump-bitmap-odd 3 "offset 0x1b4: kdump bitmap of 3 blocks is not two equal halves" \
+	"$XFM" info "$B/kdump-bitmap-odd"
+row kdump-mapnr-too-big 3 "offset 0x1060: kdump max_mapnr 1099511627776 does not fit its bitmap of 4096 bytes" \
+	"$XFM" info "$B/kdump-mapnr-too-big"
+row kdump-bitmap-past-eof 3 "offset 0x1b4: kdump bitmap (1 bytes at offset 0x80002000) runs past the end of the dump (28987 bytes)" \
+	"$XFM" info "$B/kdump-bitmap-past-eof"
+row kdump-vmcoreinfo-too-big 3 "offset 0x1028: kdump VMCOREINFO of 1073741824 bytes (at most 65536)" \
+	"$XFM" info "$B/kdump-vmcoreinfo-too-big"
+row kdump-vmcoreinfo-past-eof 3 "VMCOREINFO at offset 0x100000000 (34 bytes) is past the end of the file (28987 bytes)" \
+	"$XFM" info "$B/kdump-vmcoreinfo-past-eof"
+row kdump-notes-too-big 3 "offset 0x1038: kdump notes of 1099511627776 bytes (at most 64 MiB)" \
+	"$XFM" info "$B/kdump-notes-too-big"
+row kdump-descs-past-eof 3 "offset 0x4000: kdump page descriptors (3 dumped pages, 24 bytes each) run past the end of the dump (16424 bytes)" \
+	"$XFM" info "$B/kdump-descs-past-eof"
+row kdump-desc-size-zero 1 "offset 0x4000: page 0x0: stored size 0 for a 4096-byte page" \
+	"$XFM" read "$B/kdump-desc-size-zero" 0 16
+row kdump-desc-size-short 1 "offset 0x4000: page 0x0: stored size 100 for a 4096-byte page" \
+	"$XFM" read "$B/kdump-desc-size-short" 0 16
+row kdump-desc-size-large 1 "offset 0x4018: page 0x1: stored size 4097 for a 4096-byte page" \
+	"$XFM" read "$B/kdump-desc-size-large" 0x1000 16
+row kdump-desc-bad-flags 1 "offset 0x4030: page 0x3: compression flags 0x6" \
+	"$XFM" read "$B/kdump-desc-bad-flags" 0x3000 16
+row kdump-desc-incomplete 1 "offset 0x4000: page 0x0 is marked incomplete" \
+	"$XFM" read "$B/kdump-desc-incomplete" 0 16
+row kdump-data-past-eof 1 "page data at offset 0x10000000000 (4096 bytes) is past the end of the file (28987 bytes)" \
+	"$XFM" read "$B/kdump-data-past-eof" 0 16
+row kdump-bad-zlib 1 "offset 0x6000: page 0x1: zlib data (42 bytes) does not decompress to 4096 bytes" \
+	"$XFM" read "$B/kdump-bad-zlib" 0x1000 16
+row kdump-zlib-short 1 "offset 0x6000: page 0x1: zlib data (296 bytes) does not decompress to 4096 bytes" \
+	"$XFM" read "$B/kdump-zlib-short" 0x1000 16
+row kdump-flat-record-past-eof 3 "offset 0x1000: flattened record (offset 0x0, 28987 bytes) is corrupt or runs past the end of the file" \
+	"$XFM" info "$B/kdump-flat-record-past-eof"
+row kdump-flat-negative 3 "offset 0x1000: flattened record (offset 0xfffffffffffff000, 8192 bytes) is corrupt" \
+	"$XFM" info "$B/kdump-flat-negative"
+row kdump-flat-overlap 3 "offset 0x3010: flattened records overlap at offset 0x1000" \
+	"$XFM" info "$B/kdump-flat-overlap"
+row kdump-flat-hole 3 "flattened dump has no data for kdump bitmap at offset 0x3000" \
+	"$XFM" info "$B/kdump-flat-hole"
+row kdump-flat-not-kdump 3 "offset 0x0: flattened dump does not hold a KDUMP header (a DISKDUMP or other format?)" \
+	"$XFM" info "$B/kdump-flat-not-kdump"
 tap_done

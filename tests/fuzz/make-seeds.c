@@ -3,7 +3,8 @@
  * make-seeds.c - write the fuzzers' seed inputs into DIR/<target>/: small
  * files from the source tests' crafters (tests/sources/craft.c: ELF32/64
  * either byte order and PN_XNUM, Xen dump-core PV and HVM, LiME) and from
- * our own writers (xfm_dump in every format, from a crafted LiME source
+ * our own writers (xfm_dump in every format, kdump with every codec and
+ * flattened, from a crafted LiME source
  * with three ranges), plus argument strings for the CLI parser target.
  * Usage: make-seeds DIR
  */
@@ -41,7 +42,7 @@ static void put_cb(const char *target, const char *name, struct cbuf *b)
 }
 
 static void put_dump(xfm_handle *h, const char *target, const char *name,
-		     unsigned int format)
+		     unsigned int format, unsigned int flags)
 {
 	char path[4096];
 	struct cbuf b = { 0 };
@@ -49,7 +50,8 @@ static void put_dump(xfm_handle *h, const char *target, const char *name,
 	long len;
 
 	snprintf(path, sizeof(path), "%s/.tmp-dump", top);
-	if (xfm_dump(h, path, format, XFM_DUMP_OVERWRITE, NULL, NULL) < 0) {
+	if (xfm_dump(h, path, format, XFM_DUMP_OVERWRITE | flags, NULL,
+		     NULL) < 0) {
 		fprintf(stderr, "dump %s: %s\n", name, xfm_last_error());
 		exit(1);
 	}
@@ -116,10 +118,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", xfm_last_error());
 		return 1;
 	}
-	put_dump(h, "elf", "xfm-dump", XFM_DUMP_ELF);
-	put_dump(h, "xen-core", "xfm-dump", XFM_DUMP_XEN_CORE);
-	put_dump(h, "lime", "xfm-dump", XFM_DUMP_LIME);
-	put_dump(h, "raw", "xfm-dump", XFM_DUMP_RAW);
+	put_dump(h, "elf", "xfm-dump", XFM_DUMP_ELF, 0);
+	put_dump(h, "xen-core", "xfm-dump", XFM_DUMP_XEN_CORE, 0);
+	put_dump(h, "lime", "xfm-dump", XFM_DUMP_LIME, 0);
+	put_dump(h, "raw", "xfm-dump", XFM_DUMP_RAW, 0);
+	/* kdump: every codec, and the flattened form. */
+	put_dump(h, "kdump", "xfm-dump", XFM_DUMP_KDUMP, 0);
+	put_dump(h, "kdump", "xfm-dump-flat", XFM_DUMP_KDUMP_FLAT, XFM_DUMP_ZLIB);
+	put_dump(h, "kdump", "xfm-dump-zlib", XFM_DUMP_KDUMP, XFM_DUMP_ZLIB);
+	put_dump(h, "kdump", "xfm-dump-lzo", XFM_DUMP_KDUMP, XFM_DUMP_LZO);
+	put_dump(h, "kdump", "xfm-dump-snappy", XFM_DUMP_KDUMP, XFM_DUMP_SNAPPY);
+	put_dump(h, "kdump", "xfm-dump-zstd", XFM_DUMP_KDUMP, XFM_DUMP_ZSTD);
 	xfm_close(h);
 	remove(path);
 	put("raw", "page", "hello, guest\n", 13);
