@@ -105,6 +105,8 @@ stage tsan 20 meson_stage tsan --suite threads -- -Dbuildtype=debug \
 	-Db_sanitize=thread -Db_lundef=false
 stage python 5 scripts/test-python.sh "$top/build-ci"
 stage mount-live 8 tests/mount/test-live-guest.py "$top/build-ci"
+# QEMU's own kdump output (dump-guest-memory -z) read by xfm = QEMU's ELF.
+stage qemu-kdump 3 tests/vm/test-qemu-kdump.py "$top/build-ci"
 stage platforms 25 scripts/test-platforms.sh
 # The labs run the programs registered in tests/lab/run-lab-tests.sh; the
 # x86 one also a 60 s soak (its JSON: build-logs/lab-out/x86_64/soak.json).
