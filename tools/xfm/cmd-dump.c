@@ -214,7 +214,7 @@ const struct command cmd_dump = {
 	"                   crash and drgn read), kdump-flat (its flattened\n"
 	"                   form, as makedumpfile -F writes)\n"
 	"  --compress C     kdump pages: none (default), zlib, lzo, snappy,\n"
-	"                   zstd"
+	"                   zstd\n"
 	"  --force          overwrite OUT if it exists\n"
 	"  --keep-partial   if the guest goes away mid-dump, keep what was\n"
 	"                   read (elf, xen-core; marked by an XFM status note)\n"
