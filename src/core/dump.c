@@ -86,6 +86,47 @@ static int write_sparse(struct xfm_dump *d, uint64_t off, const uint8_t *p,
 	return 0;
 }
 
+/* Bytes of a run of guest data written at once: small enough to be
+ * still in the CPU's cache when pwrite() copies it. */
+#define FLUSH (UINT64_C(1) << 20)
+
+/*
+ * Write live guest bytes at @p (@len <= XFM_DUMP_CHUNK) like
+ * write_sparse(), through d->buf: the word copy (guest-copy.c) moves each
+ * guest word whole, which the kernel's copy for pwrite() from the mapping
+ * would not promise, and tells the all-zero blocks in the same pass.
+ */
+static int copy_sparse(struct xfm_dump *d, uint64_t off, const uint8_t *p,
+		       uint64_t len)
+{
+	uint64_t i = 0, start = 0, pend = 0;
+	int rc;
+
+	while (i < len) {
+		/* Blocks on the file's HOLE grid, whatever the run's start. */
+		uint64_t n = HOLE - (off + i) % HOLE;
+		bool data;
+
+		n = n < len - i ? n : len - i;
+		data = xfm_guest_load(d->buf + i, p + i, n);
+
+		if (data && !pend)
+			start = i;
+		pend += data ? n : 0;
+		i += n;
+		if (pend && (!data || pend >= FLUSH || i == len)) {
+			rc = xfm_dump_write(d, off + start, d->buf + start,
+					    pend);
+			if (rc < 0)
+				return rc;
+			pend = 0;
+		}
+	}
+	if (off + len > d->end)
+		d->end = off + len;
+	return 0;
+}
+
 static int report(struct xfm_dump *d);
 
 int xfm_dump_progress(struct xfm_dump *d, uint64_t bytes)
@@ -164,13 +205,9 @@ static int copy_mapped(struct xfm_dump *d, xfm_extent *ext, uint64_t addr,
 
 			while (i + run < nfr && !ext[i].err == !ext[i + run].err)
 				run++;
-			/* Through d->buf: a guest word moves whole (the
-			 * kernel's copy for pwrite() may split it). */
-			if (!ext[i].err) {
-				xfm_guest_load(d->buf, p + i * fs, run * fs);
-				rc = write_sparse(d, off + i * fs, d->buf,
-						  run * fs);
-			}
+			if (!ext[i].err)
+				rc = copy_sparse(d, off + i * fs, p + i * fs,
+						 run * fs);
 			if (rc < 0)
 				break;
 			i += run;

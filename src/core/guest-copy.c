@@ -12,6 +12,7 @@
  * Racy by design (the guest, or another thread's xfm_write(), changes the
  * bytes meanwhile): tests/tsan.supp exempts exactly these two functions.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -31,18 +32,32 @@ static uint64_t head_len(const void *guest, uint64_t n)
 	return h < n ? h : n;
 }
 
-__attribute__((noinline)) void xfm_guest_load(void *dst, const void *guest,
+/* Is any of the @n bytes at @p non-zero? */
+static bool any_byte(const char *p, uint64_t n)
+{
+	while (n--)
+		if (*p++)
+			return true;
+	return false;
+}
+
+__attribute__((noinline)) bool xfm_guest_load(void *dst, const void *guest,
 					      uint64_t n)
 {
 	const char *s = guest;
 	char *d = dst;
 	uint64_t h = head_len(s, n);
+	word acc = 0;
+	bool nz;
 
 	memcpy(d, s, h);	/* less than a word: nothing to tear */
+	nz = any_byte(d, h);
 	s += h, d += h, n -= h;
 #if defined(__x86_64__)
 	/* Aligned 16-byte SSE2 loads move each 8-byte half whole. */
 	if (!((uintptr_t)s & 15)) {
+		__m128i ors = _mm_setzero_si128();
+
 		for (; n >= 64; s += 64, d += 64, n -= 64) {
 			const __m128i *q = (const __m128i *)s;
 			__m128i a = _mm_load_si128(q), b = _mm_load_si128(q + 1);
@@ -52,7 +67,11 @@ __attribute__((noinline)) void xfm_guest_load(void *dst, const void *guest,
 			_mm_storeu_si128((__m128i *)d + 1, b);
 			_mm_storeu_si128((__m128i *)d + 2, c);
 			_mm_storeu_si128((__m128i *)d + 3, e);
+			ors = _mm_or_si128(ors, _mm_or_si128(_mm_or_si128(a, b),
+							   _mm_or_si128(c, e)));
 		}
+		nz |= _mm_movemask_epi8(_mm_cmpeq_epi8(ors, _mm_setzero_si128()))
+		      != 0xffff;
 	}
 #endif
 	for (; n >= sizeof(word); s += sizeof(word), d += sizeof(word),
@@ -60,8 +79,10 @@ __attribute__((noinline)) void xfm_guest_load(void *dst, const void *guest,
 		word v = __atomic_load_n((const word *)s, __ATOMIC_RELAXED);
 
 		memcpy(d, &v, sizeof(v));
+		acc |= v;
 	}
 	memcpy(d, s, n);
+	return nz || acc || any_byte(d, n);
 }
 
 __attribute__((noinline)) void xfm_guest_store(void *guest, const void *src,

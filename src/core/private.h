@@ -315,8 +315,9 @@ void xfm_window_put(xfm_handle *h, struct xfm_window *w);
 
 /* guest-copy.c: copy @n bytes from or to a live guest's mapping, each
  * aligned word of the guest side moved whole (xfm.h, "Reading a guest
- * that runs"). */
-void xfm_guest_load(void *dst, const void *guest, uint64_t n);
+ * that runs").  A load also says whether any byte it copied was not
+ * zero (a dump's holes are found in the same pass). */
+bool xfm_guest_load(void *dst, const void *guest, uint64_t n);
 void xfm_guest_store(void *guest, const void *src, uint64_t n);
 
 /* ------------------------------------------------------------------ */

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -189,6 +191,50 @@ static void words_never_torn(void **state)
 	pthread_join(t, NULL);
 	munmap(f.words, 2 * FS);
 	assert_int_equal(bad, 0);
+}
+
+/*
+ * A raw dump of a live (mapped) source: the bytes are the guest's, its
+ * absent frames and all-zero 64 KiB blocks are holes in the file, and a
+ * block with one non-zero byte is written.
+ */
+static void dump_bytes_and_holes(void **state)
+{
+	struct fixture *fx = *state;
+	char out[] = "/tmp/xfm-dump-XXXXXX";
+	uint8_t *want = malloc(NFRAMES * FS), *got = malloc(NFRAMES * FS);
+	static const uint8_t one = 0x5a;
+	struct stat st;
+	int fd;
+
+	assert_non_null(want);
+	assert_non_null(got);
+	/* 256 KiB of zeros at 1 MiB, one byte set in its third block. */
+	memset(want, 0, 256 << 10);
+	assert_int_equal(xfm_write(fx->h, 1 << 20, want, 256 << 10), 0);
+	assert_int_equal(xfm_write(fx->h, (1 << 20) + (130 << 10), &one, 1), 0);
+	assert_int_equal(xfm_read(fx->h, 0, want, NFRAMES * FS,
+				  XFM_READ_ZERO_FILL), 0);
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(out); /* xfm_dump never replaces a file */
+	assert_int_equal(xfm_dump(fx->h, out, XFM_DUMP_RAW, 0, NULL, NULL), 0);
+	fd = open(out, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, NFRAMES * FS);
+	assert_int_equal(pread(fd, got, NFRAMES * FS, 0), NFRAMES * FS);
+	assert_memory_equal(got, want, NFRAMES * FS);
+	assert_int_equal(want[(1 << 20) + (130 << 10)], one);
+	/* Holes: at least the three zero blocks (the absent frames are
+	 * holes too, but a file system may spend a block on its extent
+	 * tree). */
+	assert_true((uint64_t)st.st_blocks * 512 <= NFRAMES * FS - (192 << 10));
+	close(fd);
+	unlink(out);
+	free(want);
+	free(got);
 }
 
 static void read_hole(void **state)
@@ -525,6 +571,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(copy_every_alignment, setup_rw,
 						teardown),
 		cmocka_unit_test_setup_teardown(words_never_torn, setup_ro,
+						teardown),
+		cmocka_unit_test_setup_teardown(dump_bytes_and_holes, setup_rw,
 						teardown),
 		cmocka_unit_test_setup_teardown(read_hole, setup_ro, teardown),
 		cmocka_unit_test_setup_teardown(read_bounds, setup_ro, teardown),
