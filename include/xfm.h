@@ -428,25 +428,27 @@ int xfm_set_vm_root(xfm_handle *h, const xfm_vm_root *root, size_t size);
 /*
  * xfm_get_vm_root - the root used by the virtual-address calls: the one
  * set by xfm_set_vm_root(), else vCPU 0's registers where the source has
- * them (a live QEMU x86 guest through QMP, a QEMU x86 ELF dump, a live
- * Xen guest's vCPU context: PVH/HVM CR0/CR3/CR4/EFER, PV CR3 as a machine
- * frame (XFM_VM_MACHINE_FRAMES), arm64 TTBR0/TTBR1/TCR), else the guest kernel's own root
- * from its VMCOREINFO.  @root->origin says which.  A root found that way
- * is found again after xfm_invalidate() (live registers change).  Errors: -ENODATA (no
- * root given and none found; the message says what was tried).
+ * them (a live QEMU x86 guest through QMP; a QEMU x86 ELF dump; a live Xen
+ * guest's vCPU context: PVH/HVM CR0/CR3/CR4/EFER, PV CR3 as a machine
+ * frame with XFM_VM_MACHINE_FRAMES, arm64 TTBR0/TTBR1/TCR), else the guest
+ * kernel's own root from its VMCOREINFO (a Xen PV kernel's with
+ * XFM_VM_MACHINE_FRAMES too).  @root->origin says which.  A root found
+ * that way is found again after xfm_invalidate() (live registers change).
+ * Errors: -ENODATA (no root given and none found; the message says what
+ * was tried).
  */
 int xfm_get_vm_root(xfm_handle *h, xfm_vm_root *root, size_t size);
 
 /*
- * xfm_find_vm_root - find a root from one @origin only (enum
- * xfm_vm_origin: XFM_VM_ORIGIN_QMP / _XEN_VCPU / _DUMP_NOTE, all three
- * meaning vCPU 0's registers as the source has them (a live QEMU x86
- * guest, a QEMU x86 ELF dump's "QEMU" note, a live Xen guest's vCPU
- * context read through Xen's unstable domctl; the origin filled in says
- * which; registers of a running guest are those of the moment read:
- * pause it for a root that stays the current process's); XFM_VM_ORIGIN_VMCOREINFO: the guest kernel's
- * own tables, which map kernel addresses only), without using it: pass
- * it to xfm_set_vm_root().  Errors: -ENODATA not available from there,
+ * xfm_find_vm_root - find a root from one @origin only, without using it
+ * (pass it to xfm_set_vm_root()).  XFM_VM_ORIGIN_QMP / _XEN_VCPU /
+ * _DUMP_NOTE all mean vCPU 0's registers as the source has them (a live
+ * QEMU x86 guest, a QEMU x86 ELF dump's "QEMU" note, a live Xen guest's
+ * vCPU context read through Xen's unstable domctl); the origin filled in
+ * says which.  A running guest's registers are those of the moment read:
+ * pause it for a root that stays its current process's.
+ * XFM_VM_ORIGIN_VMCOREINFO: the guest kernel's own tables, which map
+ * kernel addresses only.  Errors: -ENODATA not available from there,
  * -EINVAL.  Thread-safe.
  */
 int xfm_find_vm_root(xfm_handle *h, unsigned int origin, xfm_vm_root *root,
