@@ -885,8 +885,8 @@ static int start_workers(struct kw *w)
 		k->out = malloc(BATCH_PAGES * w->cap);
 		k->ctx = xfm_codec_ctx_new(w->codec);
 		if (!k->in || !k->out ||
-		    ((w->codec == XFM_CODEC_LZO || w->codec == XFM_CODEC_ZSTD)
-		     && !k->ctx))
+		    ((w->codec == XFM_CODEC_ZLIB || w->codec == XFM_CODEC_LZO ||
+		      w->codec == XFM_CODEC_ZSTD) && !k->ctx))
 			return -ENOMEM;
 	}
 	pthread_barrier_init(&w->start, NULL, (unsigned int)w->nw);

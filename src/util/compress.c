@@ -2,7 +2,7 @@
 /*
  * compress.c - the kdump format's page codecs, loaded at run time.
  * Settings are makedumpfile's, so that sizes compare: zlib level 1
- * (Z_BEST_SPEED), lzo1x_1, snappy, zstd level 1.  Each library is
+ * (Z_BEST_SPEED, compress2()'s stream), lzo1x_1, snappy, zstd level 1.  Each library is
  * dlopen'ed once; its functions are called through pointers typed by
  * its own header (a codec whose header was missing at build time is
  * reported as unavailable).
@@ -43,7 +43,10 @@ static const char *const libs[XFM_CODEC_MAX] = {
 
 static struct {
 #ifdef HAVE_ZLIB
-	__typeof__(compress2) *compress2;
+	__typeof__(deflateInit_) *deflateInit_;
+	__typeof__(deflateReset) *deflateReset;
+	__typeof__(deflate) *deflate;
+	__typeof__(deflateEnd) *deflateEnd;
 	__typeof__(uncompress) *uncompress;
 	__typeof__(compressBound) *compressBound;
 #endif
@@ -84,8 +87,9 @@ static int bind(int codec, void *lib)
 	switch (codec) {
 #ifdef HAVE_ZLIB
 	case XFM_CODEC_ZLIB:
-		return SYM(lib, compress2) && SYM(lib, uncompress) &&
-		       SYM(lib, compressBound);
+		return SYM(lib, deflateInit_) && SYM(lib, deflateReset) &&
+		       SYM(lib, deflate) && SYM(lib, deflateEnd) &&
+		       SYM(lib, uncompress) && SYM(lib, compressBound);
 #endif
 #ifdef HAVE_LZO
 	case XFM_CODEC_LZO:
@@ -146,9 +150,45 @@ int xfm_codec_load(int codec)
 			"its header" : "cannot load its library");
 }
 
+#ifdef HAVE_ZLIB
+/* One deflate stream per thread, reset for each page: compress2() would
+ * set up and free 256 KiB of zlib state per page, and glibc hands a
+ * thread arena's freed top back to the kernel, so every page faulted it
+ * in again (2.6 million page faults for a 1 GiB dump).  The output is
+ * compress2()'s: deflateInit() at the same level, one Z_FINISH. */
+static void *zlib_ctx_new(void)
+{
+	z_stream *z = calloc(1, sizeof(*z));
+
+	if (z && fn.deflateInit_(z, Z_BEST_SPEED, ZLIB_VERSION,
+				 (int)sizeof(*z)) != Z_OK) {
+		free(z);
+		z = NULL;
+	}
+	return z;
+}
+
+static size_t zlib_compress(z_stream *z, const void *in, size_t len,
+			    void *out, size_t cap)
+{
+	if (!z || len > UINT32_MAX || cap > UINT32_MAX ||
+	    fn.deflateReset(z) != Z_OK)
+		return 0;
+	z->next_in = (Bytef *)(uintptr_t)in;
+	z->avail_in = (uInt)len;
+	z->next_out = out;
+	z->avail_out = (uInt)cap;
+	return fn.deflate(z, Z_FINISH) == Z_STREAM_END ? z->total_out : 0;
+}
+#endif
+
 void *xfm_codec_ctx_new(int codec)
 {
 	switch (codec) {
+#ifdef HAVE_ZLIB
+	case XFM_CODEC_ZLIB:
+		return zlib_ctx_new();
+#endif
 #ifdef HAVE_LZO
 	case XFM_CODEC_LZO:
 		return malloc(LZO1X_1_MEM_COMPRESS);
@@ -171,6 +211,10 @@ void xfm_codec_ctx_free(int codec, void *ctx)
 		fn.ZSTD_freeCCtx(ctx);
 		return;
 	}
+#endif
+#ifdef HAVE_ZLIB
+	if (codec == XFM_CODEC_ZLIB)
+		fn.deflateEnd(ctx);
 #endif
 	(void)codec;
 	free(ctx);
@@ -205,12 +249,8 @@ size_t xfm_codec_compress(int codec, void *ctx, const void *in, size_t len,
 {
 	switch (codec) {
 #ifdef HAVE_ZLIB
-	case XFM_CODEC_ZLIB: {
-		uLongf n = cap;
-
-		return fn.compress2(out, &n, in, len, Z_BEST_SPEED) == Z_OK ?
-		       n : 0;
-	}
+	case XFM_CODEC_ZLIB:
+		return zlib_compress(ctx, in, len, out, cap);
 #endif
 #ifdef HAVE_LZO
 	case XFM_CODEC_LZO: {

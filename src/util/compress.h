@@ -24,9 +24,9 @@ const char *xfm_codec_name(int codec);
 /* Load the codec's library once: 0, or -EOPNOTSUPP (no such library or
  * xfm built without its header) with a message. */
 int xfm_codec_load(int codec);
-/* Scratch state of one compressing thread (lzo work memory, zstd
- * context); NULL when the codec needs none or on -ENOMEM (check with
- * xfm_codec_ctx_ok). */
+/* Scratch state of one compressing thread (zlib deflate stream, lzo work
+ * memory, zstd context); NULL when the codec needs none (none, snappy)
+ * or on -ENOMEM. */
 void *xfm_codec_ctx_new(int codec);
 void xfm_codec_ctx_free(int codec, void *ctx);
 /* Worst-case compressed size of @len bytes. */
