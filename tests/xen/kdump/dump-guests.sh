@@ -65,11 +65,14 @@ dump() {
 : >"$tmp/kdump-guests.txt"
 for g in $XFM_GUESTS; do
 	G=$(echo "$g" | tr '[:lower:]' '[:upper:]')
-	domid='' log='' pfn='' runs='' pages='' mfile='' rfile=''
-	eval "domid=\${XFM_GUEST_${G}_DOMID:-} log=\${XFM_GUEST_${G}_CONSOLE_LOG:-}"
+	log='' pfn='' runs='' pages='' mfile='' rfile=''
+	eval "log=\${XFM_GUEST_${G}_CONSOLE_LOG:-}"
 	eval "pfn=\${XFM_GUEST_${G}_MARKER_PFN:-} runs=\${XFM_GUEST_${G}_REGION_PFNS:-}"
 	eval "pages=\${XFM_GUEST_${G}_REGION_PAGES:-} mfile=\${XFM_GUEST_${G}_MARKER_FILE:-}"
 	eval "rfile=\${XFM_GUEST_${G}_REGION_FILE:-}"
+	# Programs before this one save and restore the guests (new domids):
+	# the current domid is the name's.
+	domid=$(xl domid "xfm-$g" 2>/dev/null)
 	con=$(tr -d '\r' <"$log")
 	release=$(echo "$con" | sed -n 's/^XFM-GUEST-INFO kernel=\([^ ]*\).*/\1/p' | head -n 1)
 	mpid=$(echo "$con" | sed -n 's/^XFM-MARKER pfn=.* pid=\([0-9]*\).*/\1/p' | head -n 1)
