@@ -28,7 +28,7 @@ x86   tree:tests/xen/test-badinput-xen.sh
 x86   build:tests/xen/py/test-mount-xen
 arm   tree:tests/xen/arm/run-arm.sh
 x86   build:tests/xen/test-xen-faults
-arm16k build:tests/xen/test-xen-faults --only dump,cli,reads,dominfo,writer
+arm16k build:tests/xen/test-xen-faults --only dump,cli,reads,dominfo,writer,balloon,limits,restore
 x86   tree:tests/xen/kdump/dump-guests.sh
 '
 # On the 16K dom0 the balloon, limits and save/restore faults are not run
