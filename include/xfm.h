@@ -94,9 +94,10 @@ int xfm_open(xfm_handle **out, const char *uri, unsigned int flags);
 /*
  * A live guest that goes away: a Xen domain destroyed, or saved and
  * restored (it comes back under a new domain id; the old id is gone).
- * The handle notices on its next mapping (every cache miss, xfm_map,
- * xfm_get_ranges) and, for reads served from cached windows, within
- * 20 ms (Xen keeps a destroyed domain's pages while dom0 maps them, so
+ * The handle notices on its next mapping in which a frame fails (a gone
+ * domain's frames do; every cache miss, xfm_map and xfm_get_ranges
+ * maps), and otherwise, for new mappings that all succeed and for reads
+ * served from cached windows, within 20 ms (Xen keeps a destroyed domain's pages while dom0 maps them, so
  * until then those reads return the guest's last bytes, never garbage
  * and never SIGBUS).  From then on the handle is gone for good: every
  * xfm_read, xfm_write, xfm_map, xfm_get_ranges and xfm_dump fails with
