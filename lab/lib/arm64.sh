@@ -101,7 +101,7 @@ arm64__static_packages() {
         libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 \
         libxengnttab1 libxenhypfs1 libxentoolcore1 libxentoollog1 \
         busybox-static libc-bin libc6 \
-        libjson-c5 libjson-c-dev libcmocka0 libcmocka-dev \
+        libjson-c5 libjson-c-dev libcmocka0 libcmocka-dev libfuse3-3 \
         libyajl2 libfdt1 zlib1g libncurses6 libncursesw6 libtinfo6 libuuid1 \
         libext2fs2 libcom-err2 libgcc-s1
 }

@@ -40,6 +40,10 @@ x86   tree:tests/xen/kdump/dump-guests.sh
 #   --arch     default x86_64
 #   --build    meson build dir: x86_64 default build-ci; arm64 default
 #              build-arm64, configured and built by lab/arm64/cross-build.sh
+#              (the test programs).  arm64 dom0 gets xfm from its Debian
+#              packages instead (scripts/build-debs.sh --arch arm64, into
+#              build-deb/arm64, unpacked into the image: lab.sh --debs): the
+#              payload's xfm and libraries are links to the installed files.
 #   --pages    arm64 dom0 kernels to boot (default "4k 16k")
 #   --only     run only these registered programs (by file name)
 #   --soak S   also run the soak (tests/xen/test-xen-soak) for S seconds
@@ -90,6 +94,7 @@ main() {
             [ "$(id -u)" = 0 ] || skip77 "the arm64 lab needs root (apt-get, dpkg --add-architecture)"
             build=${build:-$ROOT/build-arm64}
             cross_build "$build"
+            build_debs
             assemble "$build" arm "$only" "$soak"
             for page in $pages; do boot arm64 "$page" arm; done ;;
         *) echo "--arch: x86_64 or arm64" >&2; exit 2 ;;
@@ -115,6 +120,25 @@ cross_build() {
         finish
     fi
     ok "arm64 cross build ($((SECONDS - t0)) s)"
+}
+
+# The arm64 Debian packages (reused when built from the same tree, as the
+# deb stage of scripts/test.sh does first).
+DEBS=''
+build_debs() {
+    local rc=0 t0=$SECONDS
+    DEBS=$ROOT/build-deb/arm64
+    timeout 1800 "$ROOT/scripts/build-debs.sh" --arch arm64 --out "$DEBS" \
+        > "$WORK/debs.log" 2>&1 || rc=$?
+    if [ "$rc" = 77 ]; then
+        tail -n 5 "$WORK/debs.log" >&2
+        skip77 "the arm64 Debian packages cannot be built here"
+    elif [ "$rc" != 0 ]; then
+        not_ok "arm64 Debian packages (scripts/build-debs.sh --arch arm64, exit $rc)"
+        tail -n 25 "$WORK/debs.log" | sed 's/^/#   /'
+        finish
+    fi
+    ok "arm64 Debian packages for dom0: $(find "$DEBS" -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' ! -name '*-dev_*' -printf '%f ')($((SECONDS - t0)) s)"
 }
 
 # Payload: run-tests.sh, programs (the list), bin/ (programs, xfm,
@@ -144,6 +168,16 @@ assemble() {
     fi
     # Helpers other programs call (test-dropin.sh uses test-xen-live's modes).
     cp "$build/tests/xen/test-xen-live" "$p/bin/"
+    if [ -n "$DEBS" ]; then
+        # Installed from the packages: the payload's names point there.
+        if [ -x "$build/tests/xen/dropin-compare" ]; then
+            cp "$build/tests/xen/dropin-compare" "$p/bin/"
+        fi
+        ln -s /usr/bin/xfm "$p/bin/xfm"
+        ln -s /usr/lib/aarch64-linux-gnu/libxfm.so.0 "$p/lib/libxfm.so.0"
+        ln -s /usr/lib/aarch64-linux-gnu/xfm/libxenforeignmemory.so.1 "$p/lib/libxenforeignmemory.so.1"
+        return 0
+    fi
     # The CLI, runnable from PATH: a wrapper gives it its libxfm.so.0.
     if [ -x "$build/tools/xfm/xfm" ]; then
         mkdir -p "$p/lib/xfm"
@@ -193,7 +227,7 @@ boot() {
     mkdir -p "$out"
     echo "# booting the $arch lab${page:+ ($page dom0)}"
     "$ROOT/lab/lab.sh" --arch "$arch" ${page:+--kernel-page "$page"} --guests "$guests" \
-        --payload "$WORK/payload" \
+        --payload "$WORK/payload" ${DEBS:+--debs "$DEBS"} \
         --run "${XFM_LAB_ENV:-} XFM_LAB_PAGE=${page:-4k} XFM_LAB_PROGRAM_TIMEOUT=900 sh ./run-tests.sh" \
         --timeout "${XFM_LAB_TIMEOUT:-1500}" --guest-timeout 300 --out "$out" \
         > "$WORK/tap-$tag" 2> "$WORK/lab-$tag.log" || rc=$?

@@ -1,8 +1,10 @@
 #!/bin/sh
 # run-arm.sh - the Arm drop-in checks, a program of the lab harness
 # (tests/lab/run-lab-tests.sh --arch arm64), run in dom0 (busybox ash).
-# XFM_LAB_PAGE (4k|16k) says the dom0 kernel's page.  Payload: bin/xfm,
-# bin/dropin-compare, lib/libxfm.so.0 and lib/libxenforeignmemory.so.1 (ours).
+# XFM_LAB_PAGE (4k|16k) says the dom0 kernel's page.  xfm is installed in
+# dom0 from its Debian packages (xfm, libxfm0, xfm-xenforeignmemory: the
+# drop-in in /usr/lib/aarch64-linux-gnu/xfm, selected with xfm-run); the
+# payload has bin/dropin-compare.
 # Needs the lab's "arm" guest (XFM_GUEST_ARM_* in the environment).
 # Prints TAP lines ("ok N - ...", "# ..."), then "1..N"; exit 1 on a failure.
 page=${XFM_LAB_PAGE:-4k}
@@ -11,7 +13,7 @@ case $page in
 *) echo "run-arm.sh: XFM_LAB_PAGE must be 4k or 16k" >&2; exit 2 ;;
 esac
 P=/payload
-ours=$P/lib
+ours=/usr/lib/aarch64-linux-gnu/xfm
 work=/tmp/arm-tests
 mkdir -p "$work"
 n=0 failed=0
@@ -26,8 +28,8 @@ check() {
 		not_ok "$d (exit $?)"; sed 's/^/#   /' "$work/out" | tail -n 15
 	fi
 }
-with_ours() { LD_LIBRARY_PATH=$ours "$@"; }
-cli() { LD_LIBRARY_PATH=$P/lib timeout 300 "$P/bin/xfm" "$@"; }
+with_ours() { xfm-run "$@"; }
+cli() { timeout 300 xfm "$@"; }
 now() { cut -d' ' -f1 /proc/uptime; }
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -42,17 +44,25 @@ echo "# dom0 $(uname -r), guest $name domid $dom, marker frame $marker_pfn," \
 	"region $XFM_GUEST_ARM_REGION_PFNS"
 
 # ---- the drop-in: Debian's arm64 tools on our libxenforeignmemory.so.1
-loaded_from() {
-	LD_TRACE_LOADED_OBJECTS=1 "$@" 2>/dev/null |
-		sed -n 's/.*libxenforeignmemory.so.1 => \([^ ]*\).*/\1/p'
-}
-lib=$(with_ours loaded_from "$(command -v xl)")
-if [ "$lib" = "$ours/libxenforeignmemory.so.1" ]; then
-	ok "xl loads our library with LD_LIBRARY_PATH ($lib)"
+# The packaged files: /usr/bin/xfm (what PATH finds) and xfm-run.
+xfm_bin=$(readlink -f "$(command -v xfm)")
+if [ "$xfm_bin" = /usr/bin/xfm ] && [ -x /usr/bin/xfm-run ] &&
+	[ -f "$ours/libxenforeignmemory.so.1" ]; then
+	ok "xfm from the packages: /usr/bin/xfm, /usr/bin/xfm-run, $ours/libxenforeignmemory.so.1"
 else
-	not_ok "xl loads our library with LD_LIBRARY_PATH (got '$lib')"
+	not_ok "xfm from the packages (xfm is '$xfm_bin'; xfm-run, $ours/libxenforeignmemory.so.1)"
 fi
-deb=$(loaded_from "$(command -v xl)")
+# loaded_from CMD...: the libxenforeignmemory.so.1 that CMD's loader lists.
+loaded_from() {
+	"$@" 2>/dev/null | sed -n 's/.*libxenforeignmemory.so.1 => \([^ ]*\).*/\1/p'
+}
+lib=$(loaded_from xfm-run env LD_TRACE_LOADED_OBJECTS=1 "$(command -v xl)")
+if [ "$lib" = "$ours/libxenforeignmemory.so.1" ]; then
+	ok "xfm-run xl: xl loads our library ($lib)"
+else
+	not_ok "xfm-run xl: xl loads our library (got '$lib')"
+fi
+deb=$(loaded_from env LD_TRACE_LOADED_OBJECTS=1 "$(command -v xl)")
 case $deb in
 "$ours"/* | "") not_ok "xl loads Debian's library without it (got '$deb')" ;;
 /lib/* | /usr/lib/*) ok "xl loads Debian's library without it ($deb)" ;;
@@ -112,7 +122,7 @@ if [ -x "$P/bin/xfm" ]; then
 		cli -q dump --format xen-core "xen:$dom" "$work/xfm.core"
 	echo "# xfm dump: $(wc -c <"$work/xfm.core" 2>/dev/null) bytes in $(secs "$t") s"
 	check "xfm's core holds the marker page at $marker_addr" \
-		sh -c "LD_LIBRARY_PATH=$P/lib $P/bin/xfm read --raw '$work/xfm.core' $marker_addr 4096 | cmp - '$XFM_GUEST_ARM_MARKER_FILE'"
+		sh -c "xfm read --raw '$work/xfm.core' $marker_addr 4096 | cmp - '$XFM_GUEST_ARM_MARKER_FILE'"
 	cli search --hex "$work/xfm.core" "$pattern" >"$work/found-xfm" 2>&1
 	if grep -qix "$marker_addr" "$work/found-xfm"; then
 		ok "the marker's first 32 bytes found at $marker_addr in xfm's core"
