@@ -229,6 +229,19 @@ static void decoys_then_good(void **state)
 }
 
 /* An ELF64 core with one PT_NOTE (a VMCOREINFO note) and one PT_LOAD. */
+/* An x86-64 ELF core header at @f, @phnum program headers at 64. */
+static void elf_core_header(uint8_t *f, uint8_t phnum)
+{
+	memcpy(f, "\177ELF\2\1\1", 7);
+	f[16] = 4;        /* ET_CORE */
+	f[18] = 62;       /* EM_X86_64 */
+	f[20] = 1;
+	f[32] = 64;       /* e_phoff */
+	f[52] = 64;       /* e_ehsize */
+	f[54] = 56;       /* e_phentsize */
+	f[56] = phnum;    /* e_phnum */
+}
+
 static void from_elf_note(void **state)
 {
 	const char *other = "OSRELEASE=5.10.0-other\nPAGESIZE=16384\n";
@@ -242,14 +255,7 @@ static void from_elf_note(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	memcpy(f, "\177ELF\2\1\1", 7);
-	f[16] = 4;        /* ET_CORE */
-	f[18] = 62;       /* EM_X86_64 */
-	f[20] = 1;
-	f[32] = 64;       /* e_phoff */
-	f[52] = 64;       /* e_ehsize */
-	f[54] = 56;       /* e_phentsize */
-	f[56] = 2;        /* e_phnum */
+	elf_core_header(f, 2);
 	/* PT_NOTE at 0x200 */
 	put32(f + 64, 4);
 	f[64 + 8] = 0x00; f[64 + 9] = 0x02;
@@ -296,14 +302,7 @@ static void unstored_tail_skipped(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	memcpy(f, "\177ELF\2\1\1", 7);
-	f[16] = 4;        /* ET_CORE */
-	f[18] = 62;       /* EM_X86_64 */
-	f[20] = 1;
-	f[32] = 64;       /* e_phoff */
-	f[52] = 64;       /* e_ehsize */
-	f[54] = 56;       /* e_phentsize */
-	f[56] = 1;        /* e_phnum */
+	elf_core_header(f, 1);
 	/* PT_LOAD: paddr 0, 64 KiB stored at 0x1000, 1 TiB in memory */
 	put32(f + 64, 1);
 	f[64 + 9] = 0x10;
