@@ -763,14 +763,28 @@ static void save_restore(void)
 		return;
 	tap_ok(marker_ok(h), "save/restore: handle on xen:%ld reads the marker",
 	       old);
-	rc = lab_sh("xl save %s %s/s.save > /dev/null 2>&1 && xl restore "
-		    "%s/s.save > /dev/null 2>&1", name, WORK, WORK);
+	rc = lab_sh("xl save %s %s/s.save > %s/s.log 2>&1", name, WORK, WORK);
+	if (rc != 0 && lab_sh("grep -q 'command not implemented' %s/s.log",
+			      WORK) == 0) {
+		/* Xen 4.17 has no save/restore on Arm: xl says so and the
+		 * guest stays where it was; so does the handle. */
+		tap_ok(lab_domid(name) == old && marker_ok(h), "save/restore: "
+		       "Xen 4.17 on Arm has no save (xl: \"command not "
+		       "implemented\"): the guest stays domain %ld and the "
+		       "handle still reads its marker", old);
+		xfm_close(h);
+		printf("# FAULT | xl save (Arm: Xen 4.17 has none) | handle "
+		       "open | nothing to notice: the handle reads on | - | "
+		       "nothing |\n");
+		return;
+	}
+	if (rc == 0)
+		rc = lab_sh("xl restore %s/s.save >> %s/s.log 2>&1", WORK, WORK);
+	if (rc != 0)
+		lab_sh("echo '# xl save/restore failed:'; sed 's/^/#   /' "
+		       "%s/s.log | tail -n 15", WORK);
 	unlink(WORK "/s.save");
 	now = lab_domid(name);
-	if (now == old)
-		printf("# save/restore: xl gave back domain id %ld while this "
-		       "handle held %d privcmd mappings of it\n", old,
-		       lab_maps());
 	tap_ok(rc == 0 && now > 0 && now != old, "save/restore: %s is back as "
 	       "domain %ld (was %ld)", name, now, old);
 	rc = xfm_read(h, 0x1000, b, sizeof(b), 0);
