@@ -136,12 +136,13 @@ static void copy_every_alignment(void **state)
 }
 
 /*
- * A guest storing whole 8-byte words while xfm_read copies them: every
- * aligned word read is one of the two values stored, never half of each
- * (xfm.h promises it; memcpy's `rep movsb` does not).
+ * A guest storing whole words while xfm_read copies them: every aligned
+ * word read is one of the two values stored, never half of each (xfm.h
+ * promises it for 8-byte words, 4-byte on 32-bit hosts; memcpy's `rep
+ * movsb` does not).
  */
 struct flipper {
-	uint64_t *words;
+	uintptr_t *words;
 	size_t n;
 	int passes;
 	int stop;
@@ -151,7 +152,7 @@ static void *flip_words(void *arg)
 {
 	struct flipper *f = arg;
 
-	for (uint64_t v = 0; !__atomic_load_n(&f->stop, __ATOMIC_RELAXED);
+	for (uintptr_t v = 0; !__atomic_load_n(&f->stop, __ATOMIC_RELAXED);
 	     v = ~v) {
 		for (size_t i = 0; i < f->n; i++)
 			__atomic_store_n(&f->words[i], v, __ATOMIC_RELAXED);
@@ -163,7 +164,8 @@ static void *flip_words(void *arg)
 static void words_never_torn(void **state)
 {
 	struct fixture *fx = *state;
-	struct flipper f = { .n = 2 * FS / 8 };
+	const uint64_t w = sizeof(uintptr_t);
+	struct flipper f = { .n = 2 * FS / sizeof(uintptr_t) };
 	uint8_t buf[2 * FS];
 	long bad = 0;
 	pthread_t t;
@@ -179,12 +181,13 @@ static void words_never_torn(void **state)
 		uint64_t len = 2 * FS - off - (uint64_t)(i % 8);
 
 		assert_int_equal(xfm_read(fx->h, 3 * FS + off, buf, len, 0), 0);
-		/* Whole guest words only: the first is at 3 * FS + 8k. */
-		for (uint64_t g = (off + 7) & ~7ull; g + 8 <= off + len; g += 8) {
-			uint64_t v;
+		/* Whole guest words only, from the first aligned one. */
+		for (uint64_t g = (off + w - 1) & ~(w - 1); g + w <= off + len;
+		     g += w) {
+			uintptr_t v;
 
-			memcpy(&v, buf + (g - off), 8);
-			bad += v != 0 && v != UINT64_MAX;
+			memcpy(&v, buf + (g - off), w);
+			bad += v != 0 && v != UINTPTR_MAX;
 		}
 	}
 	__atomic_store_n(&f.stop, 1, __ATOMIC_RELAXED);
