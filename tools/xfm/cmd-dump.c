@@ -13,10 +13,13 @@
 
 #include "cli.h"
 
-static const struct {
+/* A --format or --compress word and the library value it stands for. */
+struct named {
 	const char *name;
-	unsigned int format;
-} formats[] = {
+	unsigned int value;
+};
+
+static const struct named formats[] = {
 	{ "raw", XFM_DUMP_RAW },
 	{ "elf", XFM_DUMP_ELF },
 	{ "xen-core", XFM_DUMP_XEN_CORE },
@@ -25,11 +28,21 @@ static const struct {
 	{ "kdump-flat", XFM_DUMP_KDUMP_FLAT },
 };
 
-static int format_of(const char *name, unsigned int *format)
+static const struct named codecs[] = {
+	{ "none", 0 },
+	{ "zlib", XFM_DUMP_ZLIB },
+	{ "lzo", XFM_DUMP_LZO },
+	{ "snappy", XFM_DUMP_SNAPPY },
+	{ "zstd", XFM_DUMP_ZSTD },
+};
+
+/* *@value of @name in @t[0..n); -1 when it is none of them. */
+static int value_of(const struct named *t, size_t n, const char *name,
+		    unsigned int *value)
 {
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		if (!strcmp(formats[i].name, name)) {
-			*format = formats[i].format;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(t[i].name, name)) {
+			*value = t[i].value;
 			return 0;
 		}
 	}
@@ -104,34 +117,13 @@ static int run_dump(struct cli *cli, xfm_handle *h, const char *out,
 enum { OPT_FORMAT = OPT_FIRST_CMD, OPT_FORCE, OPT_KEEP_PARTIAL,
        OPT_COMPRESS };
 
-static const struct {
-	const char *name;
-	unsigned int flag;
-} codecs[] = {
-	{ "none", 0 },
-	{ "zlib", XFM_DUMP_ZLIB },
-	{ "lzo", XFM_DUMP_LZO },
-	{ "snappy", XFM_DUMP_SNAPPY },
-	{ "zstd", XFM_DUMP_ZSTD },
-};
-
-static int compress_of(const char *name, unsigned int *flag)
-{
-	for (size_t i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++) {
-		if (!strcmp(codecs[i].name, name)) {
-			*flag = codecs[i].flag;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static int dump_opt(struct cli *cli, int c, char **argv, struct dump_opts *o)
 {
 	switch (c) {
 	case OPT_FORMAT:
 	case 'f':
-		if (format_of(optarg, &o->format) < 0)
+		if (value_of(formats, sizeof(formats) / sizeof(formats[0]), optarg,
+			     &o->format) < 0)
 			return cli_usage(cli, "--format '%s': not one of raw, "
 					 "elf, xen-core, lime, kdump, "
 					 "kdump-flat", optarg);
@@ -146,7 +138,8 @@ static int dump_opt(struct cli *cli, int c, char **argv, struct dump_opts *o)
 	case OPT_COMPRESS: {
 		unsigned int flag;
 
-		if (compress_of(optarg, &flag) < 0)
+		if (value_of(codecs, sizeof(codecs) / sizeof(codecs[0]), optarg,
+			     &flag) < 0)
 			return cli_usage(cli, "--compress '%s': not one of "
 					 "none, zlib, lzo, snappy, zstd",
 					 optarg);
