@@ -50,14 +50,6 @@ static size_t collect_errors(xfm_extent *ext, size_t n, const int *err)
 	return ok;
 }
 
-static bool any_error(const int *err, uint64_t n)
-{
-	for (uint64_t i = 0; i < n; i++)
-		if (err[i])
-			return true;
-	return false;
-}
-
 static int first_error(const xfm_extent *ext, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -126,8 +118,9 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 	if (rc < 0)
 		goto out;
 	/* Frames of a domain destroyed under us fail: say so, not ENOENT
-	 * (asked at once when a frame failed, else at the hits' pace). */
-	if (xfm_check_alive(h, any_error(err, total), frames[0]) < 0) {
+	 * (asked at once when a frame failed, i.e. fewer than all mapped,
+	 * else at the hits' pace). */
+	if (xfm_check_alive(h, (uint64_t)rc < total, frames[0]) < 0) {
 		xfm_unmap_frames(&h->psz, addr, total);
 		rc = -ESRCH;
 		goto out;
