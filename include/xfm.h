@@ -492,7 +492,11 @@ enum xfm_dump_format {
 	XFM_DUMP_ELF = 2,      /* ELF64 core, one PT_LOAD per populated run
 				* (p_paddr = guest-physical), like QEMU's
 				* dump-guest-memory */
-	XFM_DUMP_XEN_CORE = 3, /* Xen `xl dump-core` ELF (.xen_pages/.xen_pfn) */
+	/* Xen `xl dump-core` ELF: .xen_pages and .xen_pfn (HVM layout); for
+	 * a source whose frames are machine frames (a Xen PV guest) the PV
+	 * layout, .xen_p2m of (pfn, machine frame) for every frame from 0 to
+	 * the last one (~0: none), as crash needs for PV page tables. */
+	XFM_DUMP_XEN_CORE = 3,
 	XFM_DUMP_LIME = 4,     /* LiME: 32-byte header per range */
 	/*
 	 * makedumpfile's kdump-compressed format (header version 6), what

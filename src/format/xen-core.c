@@ -5,11 +5,18 @@
  * hold the pages (.xen_pages) and, entry for entry, the guest frame of
  * each page (.xen_pfn for HVM: u64 pfn; .xen_p2m for PV: u64 pfn, u64
  * gmfn).  Facts about the guest come from the "Xen" notes in .note.Xen.
- * The reader takes both layouts; the writer writes the HVM one.
+ * The reader takes both layouts; the writer writes the PV one for a
+ * source that knows its frames' machine frames (a live Xen PV guest), so
+ * that crash can translate the machine frames in the guest's page
+ * tables, and the HVM one for every other source.  A PV file in turn
+ * answers machine frame <-> guest frame from its .xen_p2m, so that xfm
+ * translates guest-virtual addresses through its page tables too.
  */
 #include <elf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "elf-io.h"
@@ -277,11 +284,158 @@ static int add_pages(struct xfm_file *f, const struct xen_core *x,
 			/* The file is little endian; the host may not be. */
 			uint64_t pfn = xfm_le64((uint8_t *)&buf[k * n]);
 
+			/* PV: a frame with no machine frame (xfm writes
+			 * them to keep entry i for frame i) is not there. */
+			if (n == 2 && xfm_le64((uint8_t *)&buf[k * n + 1]) ==
+					      INVALID_PFN)
+				continue;
 			rc = add_page(f, x, i + k, pfn, off + k * entsize);
 			if (rc < 0)
 				return rc;
 		}
 	}
+	return 0;
+}
+
+/*
+ * A PV dump's .xen_p2m, for VA translation through the guest's page
+ * tables (machine frames): read from the file on first use, kept as two
+ * sorted arrays of (mfn, pfn) pairs, one by machine frame, one by guest
+ * frame.  16 bytes per frame each: a dump that is never translated pays
+ * nothing.
+ */
+struct xfm_xen_pair {
+	uint64_t mfn, pfn;
+};
+
+struct pv_map {
+	pthread_mutex_t lock;
+	bool loaded;
+	int err;
+	uint64_t off, n;              /* the table in the file */
+	struct xfm_xen_pair *by_mfn, *by_pfn;
+	size_t nvalid;
+};
+
+static int cmp_mfn(const void *a, const void *b)
+{
+	const struct xfm_xen_pair *x = a, *y = b;
+
+	return x->mfn < y->mfn ? -1 : x->mfn > y->mfn;
+}
+
+static int cmp_pfn(const void *a, const void *b)
+{
+	const struct xfm_xen_pair *x = a, *y = b;
+
+	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+}
+
+static int pv_load(struct xfm_file *f, struct pv_map *m)
+{
+	uint64_t buf[PFN_BATCH];
+	int rc;
+
+	m->by_mfn = malloc((m->n ? m->n : 1) * sizeof(*m->by_mfn));
+	m->by_pfn = malloc((m->n ? m->n : 1) * sizeof(*m->by_pfn));
+	if (!m->by_mfn || !m->by_pfn)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < m->n; i += PFN_BATCH / 2) {
+		uint64_t cnt = m->n - i < PFN_BATCH / 2 ? m->n - i
+							 : PFN_BATCH / 2;
+
+		rc = xfm_file_read_at(f, m->off + i * 16, buf, cnt * 16,
+				      "Xen frame table");
+		if (rc < 0)
+			return rc;
+		for (uint64_t k = 0; k < cnt; k++) {
+			uint64_t pfn = xfm_le64((uint8_t *)&buf[2 * k]);
+			uint64_t mfn = xfm_le64((uint8_t *)&buf[2 * k + 1]);
+
+			if (pfn != INVALID_PFN && mfn != INVALID_PFN)
+				m->by_mfn[m->nvalid++] =
+					(struct xfm_xen_pair){ mfn, pfn };
+		}
+	}
+	memcpy(m->by_pfn, m->by_mfn, m->nvalid * sizeof(*m->by_pfn));
+	qsort(m->by_mfn, m->nvalid, sizeof(*m->by_mfn), cmp_mfn);
+	qsort(m->by_pfn, m->nvalid, sizeof(*m->by_pfn), cmp_pfn);
+	return 0;
+}
+
+/* The pair whose @key (mfn or pfn) is @v, loading the table first. */
+static int pv_find(struct xfm_file *f, bool by_mfn, uint64_t v,
+		   struct xfm_xen_pair *out)
+{
+	struct pv_map *m = f->priv;
+	struct xfm_xen_pair key = { v, v }, *hit;
+
+	pthread_mutex_lock(&m->lock);
+	if (!m->loaded) {
+		m->err = pv_load(f, m);
+		m->loaded = true;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (m->err < 0)
+		return m->err;
+	hit = bsearch(&key, by_mfn ? m->by_mfn : m->by_pfn, m->nvalid,
+		      sizeof(key), by_mfn ? cmp_mfn : cmp_pfn);
+	if (!hit)
+		return -ENOENT;
+	*out = *hit;
+	return 0;
+}
+
+static int pv_machine_to_frame(struct xfm_file *f, uint64_t mfn,
+			       uint64_t *frame)
+{
+	struct xfm_xen_pair p;
+	int rc = pv_find(f, true, mfn, &p);
+
+	if (rc == 0)
+		*frame = p.pfn;
+	return rc;
+}
+
+static int pv_frame_to_machine(struct xfm_file *f, uint64_t frame,
+			       uint64_t *mfn)
+{
+	struct xfm_xen_pair p;
+	int rc = pv_find(f, false, frame, &p);
+
+	if (rc == 0)
+		*mfn = p.mfn;
+	return rc;
+}
+
+static void pv_free(struct xfm_file *f)
+{
+	struct pv_map *m = f->priv;
+
+	pthread_mutex_destroy(&m->lock);
+	free(m->by_mfn);
+	free(m->by_pfn);
+	free(m);
+	f->priv = NULL;
+}
+
+/* A PV dump of 4 KiB frames: its machine frames, for the page tables. */
+static int pv_translation(struct xfm_file *f, const struct xen_core *x)
+{
+	struct pv_map *m;
+
+	if (x->page_size != 4096)
+		return 0;  /* PV guests are x86: not one of theirs */
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
+	m->off = x->table.off;
+	m->n = x->nr_pages;
+	f->priv = m;
+	f->free_priv = pv_free;
+	f->machine_to_frame = pv_machine_to_frame;
+	f->frame_to_machine = pv_frame_to_machine;
 	return 0;
 }
 
@@ -340,6 +494,11 @@ static int parse_body(struct xfm_file *f, struct xen_core *x)
 	if (rc < 0)
 		return rc;
 	f->frame_size = x->page_size;
+	if (pv) {
+		rc = pv_translation(f, x);
+		if (rc < 0)
+			return rc;
+	}
 	return add_facts(f, x, pv);
 }
 
@@ -364,7 +523,8 @@ static int parse_xen_core(struct xfm_file *f)
 }
 
 /* ------------------------------------------------------------------ */
-/* The writer: HVM layout, page size = the source's frame size         */
+/* The writer: page size = the source's frame size.  HVM layout, or PV  */
+/* for a source that knows its frames' machine frames (a Xen PV guest). */
 
 /* A "Xen" note of @dsz bytes of descriptor; returns its length. */
 static size_t xen_note(uint8_t *p, uint32_t type, uint32_t dsz)
@@ -377,13 +537,14 @@ static size_t xen_note(uint8_t *p, uint32_t type, uint32_t dsz)
 	return 16 + ((dsz + 3) & ~3u);
 }
 
-static size_t xen_notes(struct xfm_dump *d, uint8_t *p, uint64_t nr_pages)
+static size_t xen_notes(struct xfm_dump *d, uint8_t *p, uint64_t nr_pages,
+			bool pv)
 {
 	size_t n = 0;
 
 	n += xen_note(p + n, NOTE_NONE, 0);
 	n += xen_note(p + n, NOTE_HEADER, 32);
-	xfm_put_le64(p + n - 32, MAGIC_HVM);
+	xfm_put_le64(p + n - 32, pv ? MAGIC_PV : MAGIC_HVM);
 	xfm_put_le64(p + n - 24, 0);            /* no vCPU contexts saved */
 	xfm_put_le64(p + n - 16, nr_pages);
 	xfm_put_le64(p + n - 8, d->frame);
@@ -394,70 +555,154 @@ static size_t xen_notes(struct xfm_dump *d, uint8_t *p, uint64_t nr_pages)
 	return n;
 }
 
+/* Table entries are gathered in d->buf and written a chunk at a time. */
+struct table_out {
+	struct xfm_dump *d;
+	uint64_t off;
+	size_t k;       /* bytes in d->buf */
+};
+
+static int table_put(struct table_out *t, uint64_t v)
+{
+	int rc;
+
+	xfm_put_le64(t->d->buf + t->k, v);
+	t->k += 8;
+	if (t->k < XFM_DUMP_CHUNK)
+		return 0;
+	rc = xfm_dump_write(t->d, t->off, t->d->buf, t->k);
+	t->off += t->k;
+	t->k = 0;
+	return rc;
+}
+
+static int table_flush(struct table_out *t)
+{
+	return t->k ? xfm_dump_write(t->d, t->off, t->d->buf, t->k) : 0;
+}
+
 /* The .xen_pfn table: every frame of every range, in order. */
 static int xen_pfns(struct xfm_dump *d, uint64_t off)
 {
-	size_t k = 0;
-	int rc;
+	struct table_out t = { d, off, 0 };
+	int rc = 0;
 
-	for (size_t i = 0; i < d->nr; i++) {
+	for (size_t i = 0; rc == 0 && i < d->nr; i++) {
 		uint64_t first = d->r[i].start / d->frame;
 		uint64_t cnt = d->r[i].size / d->frame;
 
-		for (uint64_t j = 0; j < cnt; j++) {
-			xfm_put_le64(d->buf + 8 * k++, first + j);
-			if (k < XFM_DUMP_CHUNK / 8)
-				continue;
-			rc = xfm_dump_write(d, off, d->buf, 8 * k);
-			if (rc < 0)
-				return rc;
-			off += 8 * k;
-			k = 0;
-		}
+		for (uint64_t j = 0; rc == 0 && j < cnt; j++)
+			rc = table_put(&t, first + j);
 	}
-	return k ? xfm_dump_write(d, off, d->buf, 8 * k) : 0;
+	return rc ? rc : table_flush(&t);
+}
+
+/*
+ * The .xen_p2m table of a PV guest: (pfn, machine frame) for EVERY frame
+ * from 0 to the last one dumped, entry i for frame i.  crash 8.0.2 reads
+ * the table as the guest's p2m array, indexed by frame (kernel.c,
+ * read_xc_p2m), to turn the machine frames in the guest's page tables
+ * back into guest frames.  A frame between the ranges gets machine frame
+ * ~0 (INVALID_MFN) and a hole in .xen_pages: the reader skips it.
+ */
+static int xen_p2m(struct xfm_dump *d, uint64_t off, uint64_t nr_pages)
+{
+	const struct xfm_source *s = d->h->src;
+	struct table_out t = { d, off, 0 };
+	size_t r = 0;
+	int rc = 0;
+
+	for (uint64_t pfn = 0; rc == 0 && pfn < nr_pages; pfn++) {
+		uint64_t mfn = INVALID_PFN;
+
+		while (r < d->nr && pfn * d->frame >= d->r[r].start +
+							d->r[r].size)
+			r++;
+		if (r < d->nr && pfn * d->frame >= d->r[r].start &&
+		    s->ops->frame_to_machine((struct xfm_source *)s, pfn,
+					     &mfn) < 0)
+			mfn = INVALID_PFN;
+		rc = table_put(&t, pfn);
+		if (rc == 0)
+			rc = table_put(&t, mfn);
+	}
+	return rc ? rc : table_flush(&t);
+}
+
+/* Does the source map its frames by machine frame (a Xen PV guest)? */
+static bool source_is_pv(const struct xfm_dump *d)
+{
+	struct xfm_source *s = d->h->src;
+	uint64_t mfn;
+
+	return d->nr && d->frame == 4096 && s->ops->frame_to_machine &&
+	       s->ops->frame_to_machine(s, d->r[0].start / d->frame,
+					&mfn) == 0;
 }
 
 static const char xen_strtab[] =
 	"\0.shstrtab\0.note.Xen\0.xen_prstatus\0.xen_pages\0.xen_pfn";
+static const char xen_strtab_pv[] =
+	"\0.shstrtab\0.note.Xen\0.xen_prstatus\0.xen_pages\0.xen_p2m";
 
+/*
+ * HVM: headers, .xen_pages, then .xen_pfn (one entry per dumped frame).
+ * PV: headers, .xen_p2m, then .xen_pages (one entry per frame from 0, see
+ * xen_p2m()): crash searches the p2m past its end for a machine frame it
+ * cannot find (up to nr_pages * 4 KiB from its start), which then stays
+ * inside the pages instead of running off the end of the file.
+ */
 static int write_xen_core(struct xfm_dump *d)
 {
-	uint64_t nr_pages = d->total / d->frame;
+	bool pv = source_is_pv(d);
+	const char *tab = pv ? xen_strtab_pv : xen_strtab;
+	uint64_t last = d->nr ? d->r[d->nr - 1].start + d->r[d->nr - 1].size
+			      : 0;
+	uint64_t nr_pages = pv ? last / d->frame : d->total / d->frame;
+	uint64_t entsize = pv ? 16 : 8;
 	uint64_t strtab = 64 + NSECTIONS * 64, notes, prstatus, pages;
-	uint64_t pfn, off;
+	uint64_t table, off;
 	uint8_t *b = d->buf;
 	size_t nlen;
 	int rc;
 
 	memset(b, 0, strtab + sizeof(xen_strtab) + 2048);
-	memcpy(b + strtab, xen_strtab, sizeof(xen_strtab));
+	memcpy(b + strtab, tab, sizeof(xen_strtab));
 	notes = xfm_align_up(strtab + sizeof(xen_strtab), 8);
-	nlen = xen_notes(d, b + notes, nr_pages);
+	nlen = xen_notes(d, b + notes, nr_pages, pv);
 	if (d->keep) { /* XFM_DUMP_KEEP_PARTIAL: after Xen's own notes */
 		d->status_off = notes + nlen;
 		nlen += xfm_dump_status_note(b + notes + nlen);
 	}
 	prstatus = notes + nlen;
-	pages = xfm_align_up(prstatus, xfm_dump_data_align(d));
-	pfn = pages + d->total;
+	if (pv) {
+		table = xfm_align_up(prstatus, 8);
+		pages = xfm_align_up(table + nr_pages * entsize,
+				     xfm_dump_data_align(d));
+		d->full_end = pages + nr_pages * d->frame;
+	} else {
+		pages = xfm_align_up(prstatus, xfm_dump_data_align(d));
+		table = pages + d->total;
+		d->full_end = table + nr_pages * entsize;
+	}
 	xfm_elf_put_ehdr(b, d->h, 0, 64, NSECTIONS, 1);
 	xfm_elf_put_shdr(b + 64, 0, SHT_NULL, 0, 0, 0, 0, 0);
 	xfm_elf_put_shdr(b + 128, 1, SHT_STRTAB, strtab, sizeof(xen_strtab), 0,
 			 1, 0);
 	xfm_elf_put_shdr(b + 192, 11, SHT_NOTE, notes, nlen, 0, 4, 0);
 	xfm_elf_put_shdr(b + 256, 21, SHT_PROGBITS, prstatus, 0, 0, 8, 0);
-	xfm_elf_put_shdr(b + 320, 35, SHT_PROGBITS, pages, d->total, 0,
-			 d->frame, d->frame);
-	xfm_elf_put_shdr(b + 384, 46, SHT_PROGBITS, pfn, nr_pages * 8, 0, 8,
-			 8);
+	xfm_elf_put_shdr(b + 320, 35, SHT_PROGBITS, pages,
+			 nr_pages * d->frame, 0, d->frame, d->frame);
+	xfm_elf_put_shdr(b + 384, 46, SHT_PROGBITS, table, nr_pages * entsize,
+			 0, 8, entsize);
 	rc = xfm_dump_write(d, 0, b, prstatus);
 	if (rc < 0)
 		return rc;
-	rc = xen_pfns(d, pfn);
-	d->full_end = pfn + nr_pages * 8;
+	rc = pv ? xen_p2m(d, table, nr_pages) : xen_pfns(d, table);
 	off = pages;
 	for (size_t i = 0; rc == 0 && i < d->nr; i++) {
+		if (pv)
+			off = pages + d->r[i].start;
 		rc = xfm_dump_copy(d, d->r[i].start, d->r[i].size, off);
 		off += d->r[i].size;
 	}

@@ -238,6 +238,24 @@ static int file_vm_root(struct xfm_source *s, unsigned int vcpu,
 	return 0;
 }
 
+static int file_machine_to_frame(struct xfm_source *s, uint64_t mfn,
+				 uint64_t *frame)
+{
+	struct xfm_file *f = to_file(s);
+
+	return f->machine_to_frame ? f->machine_to_frame(f, mfn, frame)
+				   : -ENOENT;
+}
+
+static int file_frame_to_machine(struct xfm_source *s, uint64_t frame,
+				 uint64_t *mfn)
+{
+	struct xfm_file *f = to_file(s);
+
+	return f->frame_to_machine ? f->frame_to_machine(f, frame, mfn)
+				   : -ENOENT;
+}
+
 static const struct xfm_source_ops file_ops = {
 	.name = "file",
 	.geometry = file_geometry,
@@ -247,6 +265,8 @@ static const struct xfm_source_ops file_ops = {
 	.pread = file_pread,
 	.vm_root = file_vm_root,
 	.zero_below = file_zero_below,
+	.machine_to_frame = file_machine_to_frame,
+	.frame_to_machine = file_frame_to_machine,
 };
 
 /* The format is found from the content: each reader in table order. */

@@ -30,6 +30,16 @@ struct xfm_file {
 			  uint64_t len);
 	void (*free_priv)(struct xfm_file *f);
 	void *priv;
+	/*
+	 * A dump of a guest whose page tables hold machine frames (a Xen PV
+	 * guest's xen-core, with its .xen_p2m): the guest frame of a machine
+	 * frame and back, -ENOENT when none.  NULL for the other formats
+	 * (the source then answers -ENOENT).  Called from any thread.
+	 */
+	int (*machine_to_frame)(struct xfm_file *f, uint64_t mfn,
+				uint64_t *frame);
+	int (*frame_to_machine)(struct xfm_file *f, uint64_t frame,
+				uint64_t *mfn);
 };
 
 /* A format's parser: "this file is not in my format" (format.h). */
