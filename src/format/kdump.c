@@ -522,22 +522,38 @@ static int parse_kdump(struct xfm_file *f)
 /* ------------------------------------------------------------------ */
 /* Writer                                                              */
 
-#define BATCH_PAGES 256   /* pages per worker per round */
+/*
+ * The pages go through a pipeline: worker threads (one per CPU) each take
+ * the next batch of present pages, read and compress it into a free slot
+ * of a ring; the calling thread writes the finished batches in order
+ * (descriptors and data, offsets known only then).  Compression overlaps
+ * the writes, and a worker that is descheduled holds up only its own
+ * batch: the others go on filling the ring's free slots.
+ */
+#define BATCH_PAGES 256   /* pages per batch */
 #define MAX_WORKERS 8
 
+enum { SLOT_FREE, SLOT_BUSY, SLOT_DONE };
+
 struct kw;
+
+struct batch {
+	uint64_t seq;             /* which batch, in page order */
+	int state;                /* SLOT_*, under kw.lock */
+	size_t n;                 /* pages */
+	uint64_t pfn[BATCH_PAGES];
+	uint32_t size[BATCH_PAGES];  /* 0: the shared zero page */
+	uint32_t flags[BATCH_PAGES];
+	uint8_t *in;              /* the pages read */
+	uint8_t *out;             /* their stored forms, back to back */
+	uint64_t used;            /* bytes in out */
+	int rc;                   /* the read's error */
+};
 
 struct worker {
 	struct kw *w;
 	pthread_t tid;
 	void *ctx;                /* codec scratch */
-	uint8_t *in;              /* BATCH_PAGES pages read */
-	uint8_t *out;             /* their compressed forms */
-	uint32_t size[BATCH_PAGES];
-	uint32_t flags[BATCH_PAGES];
-	size_t n;                 /* pages this round */
-	uint64_t pfn[BATCH_PAGES];
-	int rc;
 };
 
 struct kw {
@@ -551,11 +567,17 @@ struct kw {
 	uint64_t ndumped;
 	uint64_t pd_off, data_off;
 	uint64_t pd_next, data_next;
-	size_t nw;
+	size_t nw, nthreads, nslots;
 	struct worker *wk;
-	pthread_barrier_t start, done;
-	bool stop, started;
-	uint8_t *rbuf;            /* a round's page data, written at once */
+	struct batch *slot;       /* nslots; batch s is in slot s % nslots */
+	pthread_mutex_t lock;
+	pthread_cond_t more;      /* a slot came free, or stop */
+	pthread_cond_t done;      /* a batch is done, or no batch is left */
+	bool sync_init;
+	uint64_t cursor;          /* next pfn to hand out */
+	uint64_t next_seq;        /* next batch to hand out */
+	uint64_t write_seq;       /* next batch to write */
+	bool stop, eof;
 };
 
 /* Write logical bytes of the dump: in place, or as a flattened record. */
@@ -755,42 +777,56 @@ static bool all_zero(const uint8_t *p, uint64_t n)
 	return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
 }
 
-/* Read this round's pages (runs of consecutive pfns) and compress them. */
-static void work(struct worker *k)
+/* Read batch @b's pages (runs of consecutive pfns) and compress them. */
+static void work(struct worker *k, struct batch *b)
 {
 	struct kw *w = k->w;
 	size_t i = 0;
 
-	k->rc = 0;
-	while (i < k->n && k->rc == 0) {
+	b->rc = 0;
+	b->used = 0;
+	while (i < b->n && b->rc == 0) {
 		size_t j = i + 1;
 
-		while (j < k->n && k->pfn[j] == k->pfn[j - 1] + 1)
+		while (j < b->n && b->pfn[j] == b->pfn[j - 1] + 1)
 			j++;
-		k->rc = xfm_read(w->d->h, k->pfn[i] * w->bs,
-				 k->in + i * w->bs, (j - i) * w->bs,
+		b->rc = xfm_read(w->d->h, b->pfn[i] * w->bs,
+				 b->in + i * w->bs, (j - i) * w->bs,
 				 XFM_READ_ZERO_FILL);
 		i = j;
 	}
-	for (i = 0; i < k->n && k->rc == 0; i++) {
-		const uint8_t *pg = k->in + i * w->bs;
+	for (i = 0; i < b->n && b->rc == 0; i++) {
+		const uint8_t *pg = b->in + i * w->bs;
+		uint8_t *o = b->out + b->used;
 		size_t c = 0;
 
-		k->flags[i] = 0;
+		b->flags[i] = 0;
 		if (all_zero(pg, w->bs)) {
-			k->size[i] = 0;        /* the shared zero page */
+			b->size[i] = 0;        /* the shared zero page */
 			continue;
 		}
 		if (w->codec)
-			c = xfm_codec_compress(w->codec, k->ctx, pg, w->bs,
-					       k->out + i * w->cap, w->cap);
+			c = xfm_codec_compress(w->codec, k->ctx, pg, w->bs, o,
+					       w->cap);
 		if (c && c < w->bs) {
-			k->size[i] = (uint32_t)c;
-			k->flags[i] = codec_flag[w->codec];
+			b->size[i] = (uint32_t)c;
+			b->flags[i] = codec_flag[w->codec];
 		} else {
-			memcpy(k->out + i * w->cap, pg, w->bs);
-			k->size[i] = (uint32_t)w->bs;
+			memcpy(o, pg, w->bs);
+			b->size[i] = (uint32_t)w->bs;
 		}
+		b->used += b->size[i];
+	}
+}
+
+/* Fill @b with the next BATCH_PAGES present pfns (kw.lock held). */
+static void take_pages(struct kw *w, struct batch *b)
+{
+	b->n = 0;
+	while (b->n < BATCH_PAGES && w->cursor < w->max_mapnr) {
+		if (w->bitmap[w->cursor / 8] & (1u << (w->cursor % 8)))
+			b->pfn[b->n++] = w->cursor;
+		w->cursor++;
 	}
 }
 
@@ -798,74 +834,65 @@ static void *worker_main(void *arg)
 {
 	struct worker *k = arg;
 	struct kw *w = k->w;
+	struct batch *b;
 
+	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		pthread_barrier_wait(&w->start);
-		if (w->stop)
-			return NULL;
-		work(k);
-		pthread_barrier_wait(&w->done);
+		while (!w->stop && !w->eof &&
+		       w->next_seq >= w->write_seq + w->nslots)
+			pthread_cond_wait(&w->more, &w->lock);
+		if (w->stop || w->eof)
+			break;
+		b = &w->slot[w->next_seq % w->nslots];
+		take_pages(w, b);
+		if (!b->n) {
+			w->eof = true;  /* next_seq is now the batch count */
+			pthread_cond_broadcast(&w->done);
+			break;
+		}
+		b->seq = w->next_seq++;
+		b->state = SLOT_BUSY;
+		pthread_mutex_unlock(&w->lock);
+		work(k, b);
+		pthread_mutex_lock(&w->lock);
+		b->state = SLOT_DONE;
+		pthread_cond_broadcast(&w->done);
 	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
 }
 
-/* Write the round's descriptors and data, in page order. */
-static int flush_round(struct kw *w)
+/* Write batch @b's descriptors and data at the next offsets. */
+static int flush_batch(struct kw *w, const struct batch *b)
 {
 	uint8_t *pd = w->d->buf;
-	uint64_t npd = 0, pd_start = w->pd_next, data_start = w->data_next;
-	uint64_t nb = 0;
+	uint64_t data_start = w->data_next, pos = 0;
 	int rc;
 
-	for (size_t t = 0; t < w->nw; t++) {
-		struct worker *k = &w->wk[t];
+	if (b->rc < 0)
+		return xfm_fail(b->rc, "%s: reading guest page 0x%llx: %s",
+				w->d->path, (unsigned long long)b->pfn[0],
+				strerror(-b->rc));
+	for (size_t i = 0; i < b->n; i++) {
+		uint8_t *p = pd + i * PD_SIZE;
 
-		if (k->rc < 0)
-			return xfm_fail(k->rc, "%s: reading guest page 0x%llx: "
-					"%s", w->d->path,
-					(unsigned long long)k->pfn[0],
-					strerror(-k->rc));
-		for (size_t i = 0; i < k->n; i++, npd++) {
-			uint8_t *p = pd + npd * PD_SIZE;
-
-			memset(p, 0, PD_SIZE);
-			if (!k->size[i]) {
-				xfm_put_le64(p, w->data_off);
-				xfm_put_le32(p + 8, (uint32_t)w->bs);
-				continue;
-			}
-			xfm_put_le64(p, w->data_next);
-			xfm_put_le32(p + 8, k->size[i]);
-			xfm_put_le32(p + 12, k->flags[i]);
-			memcpy(w->rbuf + nb, k->out + i * w->cap, k->size[i]);
-			nb += k->size[i];
-			w->data_next += k->size[i];
+		memset(p, 0, PD_SIZE);
+		if (!b->size[i]) {
+			xfm_put_le64(p, w->data_off);
+			xfm_put_le32(p + 8, (uint32_t)w->bs);
+			continue;
 		}
-		rc = xfm_dump_progress(w->d, k->n * w->bs);
-		if (rc < 0)
-			return rc;
+		xfm_put_le64(p, data_start + pos);
+		xfm_put_le32(p + 8, b->size[i]);
+		xfm_put_le32(p + 12, b->flags[i]);
+		pos += b->size[i];
 	}
-	w->pd_next += npd * PD_SIZE;
-	rc = kw_write(w, data_start, w->rbuf, nb);
-	return rc ? rc : kw_write(w, pd_start, pd, npd * PD_SIZE);
-}
-
-/* Hand out the next round of present pages, BATCH_PAGES per worker. */
-static bool next_round(struct kw *w, uint64_t *pfn)
-{
-	bool any = false;
-
-	for (size_t t = 0; t < w->nw; t++) {
-		struct worker *k = &w->wk[t];
-
-		k->n = 0;
-		while (k->n < BATCH_PAGES && *pfn < w->max_mapnr) {
-			if (w->bitmap[*pfn / 8] & (1u << (*pfn % 8)))
-				k->pfn[k->n++] = *pfn;
-			++*pfn;
-		}
-		any |= k->n > 0;
-	}
-	return any;
+	w->data_next += b->used;
+	rc = kw_write(w, data_start, b->out, b->used);
+	if (rc == 0)
+		rc = kw_write(w, w->pd_next, pd, b->n * PD_SIZE);
+	w->pd_next += b->n * PD_SIZE;
+	return rc ? rc : xfm_dump_progress(w->d, b->n * w->bs);
 }
 
 static int start_workers(struct kw *w)
@@ -873,66 +900,66 @@ static int start_workers(struct kw *w)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	w->nw = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (size_t)cpus;
+	w->nslots = 2 * w->nw + 2;
 	w->wk = calloc(w->nw, sizeof(*w->wk));
-	w->rbuf = malloc(w->nw * BATCH_PAGES * w->cap);
-	if (!w->wk || !w->rbuf)
+	w->slot = calloc(w->nslots, sizeof(*w->slot));
+	if (!w->wk || !w->slot)
 		return -ENOMEM;
-	for (size_t t = 0; t < w->nw; t++) {
-		struct worker *k = &w->wk[t];
-
-		k->w = w;
-		k->in = malloc(BATCH_PAGES * w->bs);
-		k->out = malloc(BATCH_PAGES * w->cap);
-		k->ctx = xfm_codec_ctx_new(w->codec);
-		if (!k->in || !k->out ||
-		    ((w->codec == XFM_CODEC_ZLIB || w->codec == XFM_CODEC_LZO ||
-		      w->codec == XFM_CODEC_ZSTD) && !k->ctx))
+	for (size_t t = 0; t < w->nslots; t++) {
+		w->slot[t].in = malloc(BATCH_PAGES * w->bs);
+		w->slot[t].out = malloc(BATCH_PAGES * w->cap);
+		if (!w->slot[t].in || !w->slot[t].out)
 			return -ENOMEM;
 	}
-	pthread_barrier_init(&w->start, NULL, (unsigned int)w->nw);
-	pthread_barrier_init(&w->done, NULL, (unsigned int)w->nw);
-	w->started = true;
-	for (size_t t = 1; t < w->nw; t++)
-		if (pthread_create(&w->wk[t].tid, NULL, worker_main,
-				   &w->wk[t]) != 0) {
-			/* Fewer threads then: barriers need re-making. */
-			w->nw = t;
-			pthread_barrier_destroy(&w->start);
-			pthread_barrier_destroy(&w->done);
-			pthread_barrier_init(&w->start, NULL,
-					     (unsigned int)w->nw);
-			pthread_barrier_init(&w->done, NULL,
-					     (unsigned int)w->nw);
-			break;
-		}
+	for (size_t t = 0; t < w->nw; t++) {
+		w->wk[t].w = w;
+		w->wk[t].ctx = xfm_codec_ctx_new(w->codec);
+		if ((w->codec == XFM_CODEC_ZLIB || w->codec == XFM_CODEC_LZO ||
+		     w->codec == XFM_CODEC_ZSTD) && !w->wk[t].ctx)
+			return -ENOMEM;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->more, NULL);
+	pthread_cond_init(&w->done, NULL);
+	w->sync_init = true;
+	for (; w->nthreads < w->nw; w->nthreads++)
+		if (pthread_create(&w->wk[w->nthreads].tid, NULL, worker_main,
+				   &w->wk[w->nthreads]) != 0)
+			break;  /* fewer threads then */
+	if (!w->nthreads)
+		return xfm_fail(-EAGAIN, "%s: cannot start a compression "
+				"thread", w->d->path);
 	return 0;
 }
 
 static void stop_workers(struct kw *w)
 {
-	free(w->rbuf);
-	if (!w->wk)
-		return;
-	if (w->started) {
+	if (w->sync_init) {
+		pthread_mutex_lock(&w->lock);
 		w->stop = true;
-		pthread_barrier_wait(&w->start);
-		for (size_t t = 1; t < w->nw; t++)
+		pthread_cond_broadcast(&w->more);
+		pthread_mutex_unlock(&w->lock);
+		for (size_t t = 0; t < w->nthreads; t++)
 			pthread_join(w->wk[t].tid, NULL);
-		pthread_barrier_destroy(&w->start);
-		pthread_barrier_destroy(&w->done);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->more);
+		pthread_cond_destroy(&w->done);
 	}
-	for (size_t t = 0; t < w->nw; t++) {
-		free(w->wk[t].in);
-		free(w->wk[t].out);
+	for (size_t t = 0; w->wk && t < w->nw; t++)
 		xfm_codec_ctx_free(w->codec, w->wk[t].ctx);
+	for (size_t t = 0; w->slot && t < w->nslots; t++) {
+		free(w->slot[t].in);
+		free(w->slot[t].out);
 	}
 	free(w->wk);
+	free(w->slot);
 }
 
+/* The calling thread: write the batches in order as they are done. */
 static int write_pages(struct kw *w)
 {
-	uint64_t pfn = 0;
 	uint8_t *zero = calloc(1, w->bs);
+	struct batch *b;
 	int rc;
 
 	if (!zero)
@@ -941,12 +968,22 @@ static int write_pages(struct kw *w)
 	free(zero);
 	w->data_next = w->data_off + w->bs;
 	w->pd_next = w->pd_off;
-	while (rc == 0 && next_round(w, &pfn)) {
-		pthread_barrier_wait(&w->start);
-		work(&w->wk[0]);
-		pthread_barrier_wait(&w->done);
-		rc = flush_round(w);
+	pthread_mutex_lock(&w->lock);
+	while (rc == 0) {
+		b = &w->slot[w->write_seq % w->nslots];
+		while (!(b->state == SLOT_DONE && b->seq == w->write_seq) &&
+		       !(w->eof && w->write_seq == w->next_seq))
+			pthread_cond_wait(&w->done, &w->lock);
+		if (w->eof && w->write_seq == w->next_seq)
+			break;  /* every batch written */
+		pthread_mutex_unlock(&w->lock);
+		rc = flush_batch(w, b);
+		pthread_mutex_lock(&w->lock);
+		b->state = SLOT_FREE;
+		w->write_seq++;
+		pthread_cond_broadcast(&w->more);
 	}
+	pthread_mutex_unlock(&w->lock);
 	return rc;
 }
 
@@ -965,8 +1002,8 @@ static int write_kdump_form(struct xfm_dump *d, bool flat)
 	w.cap = xfm_codec_bound(w.codec, w.bs);
 	if (w.cap < w.bs)
 		w.cap = w.bs;
-	/* Round descriptors fit the dump's scratch buffer. */
-	if (MAX_WORKERS * BATCH_PAGES * PD_SIZE > XFM_DUMP_CHUNK)
+	/* A batch's descriptors fit the dump's scratch buffer. */
+	if (BATCH_PAGES * PD_SIZE > XFM_DUMP_CHUNK)
 		return -EINVAL;
 	rc = build_bitmap(&w);
 	if (rc < 0)
