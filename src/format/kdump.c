@@ -546,7 +546,8 @@ struct batch {
 	uint32_t flags[BATCH_PAGES];
 	uint8_t *in;              /* the pages read */
 	uint8_t *out;             /* their stored forms, back to back */
-	uint64_t used;            /* bytes in out */
+	uint8_t *data;            /* out, or in itself (no codec) */
+	uint64_t used;            /* bytes at data */
 	int rc;                   /* the read's error */
 };
 
@@ -795,9 +796,12 @@ static void work(struct worker *k, struct batch *b)
 				 XFM_READ_ZERO_FILL);
 		i = j;
 	}
+	/* Without a codec the pages stay where they were read, the zero
+	 * pages squeezed out (moved only behind a zero page). */
+	b->data = w->codec ? b->out : b->in;
 	for (i = 0; i < b->n && b->rc == 0; i++) {
 		const uint8_t *pg = b->in + i * w->bs;
-		uint8_t *o = b->out + b->used;
+		uint8_t *o = b->data + b->used;
 		size_t c = 0;
 
 		b->flags[i] = 0;
@@ -811,10 +815,11 @@ static void work(struct worker *k, struct batch *b)
 		if (c && c < w->bs) {
 			b->size[i] = (uint32_t)c;
 			b->flags[i] = codec_flag[w->codec];
-		} else {
-			memcpy(o, pg, w->bs);
-			b->size[i] = (uint32_t)w->bs;
+		} else if (o != pg) {
+			memmove(o, pg, w->bs);
 		}
+		if (!b->flags[i])
+			b->size[i] = (uint32_t)w->bs;
 		b->used += b->size[i];
 	}
 }
@@ -888,7 +893,7 @@ static int flush_batch(struct kw *w, const struct batch *b)
 		pos += b->size[i];
 	}
 	w->data_next += b->used;
-	rc = kw_write(w, data_start, b->out, b->used);
+	rc = kw_write(w, data_start, b->data, b->used);
 	if (rc == 0)
 		rc = kw_write(w, w->pd_next, pd, b->n * PD_SIZE);
 	w->pd_next += b->n * PD_SIZE;
