@@ -256,10 +256,45 @@ def mount_table(r, name):
         ["", "Every run: `%s`." % name]) + "\n"
 
 
+def kdump_table(r, name):
+    """bench/bench-kdump.py's result: ELF -> kdump, xfm vs makedumpfile,
+    one row per codec (rates of the ELF's bytes; each repetition ran the
+    two tools one after the other)."""
+    t = Table()
+    mib = r["elf"]["bytes"] // 2**20
+    flag = {"zlib": "-c ", "lzo": "-l ", "none": ""}
+    sizes = []
+    for row in r["rows"]:
+        c = row["codec"]
+        m = {k: [r["elf"]["bytes"] / s for s in row[k]["seconds"]]
+             for k in ("xfm", "makedumpfile")}
+        t.row("%d MiB ELF -> kdump, %s, dump level %d, ELF bytes/s" % (
+            mib, c, r["dump_level"]),
+            "`makedumpfile %s-d %d`" % (flag.get(c, "?"), r["dump_level"]),
+            "bytes/s", [m], "xfm", "makedumpfile", "≥ 1.0×", ge(1.0))
+        sizes.append("%s %d / %d bytes (%.3f)" % (
+            c, row["xfm"]["bytes"], row["makedumpfile"]["bytes"],
+            row["size_ratio"]))
+    mc = r["machine"]
+    return "\n".join([
+        "Host %s, %d cores, load average %s at start; %s; the ELF: %s "
+        "bytes; %d repetitions, the two tools alternating." % (
+            mc.get("host"), mc.get("cpus"),
+            " ".join("%.2f" % x for x in mc.get("loadavg_start", [])),
+            r["makedumpfile"], r["elf"]["bytes"], r["reps"]),
+        "Output sizes, xfm / makedumpfile (goal: within 5 %%): %s." %
+        "; ".join(sizes),
+        "", "| measure | xfm | reference | reference value | ratio "
+        "| goal | met |", "|---|---|---|---|---|---|---|"] + t.rows +
+        ["", "Every repetition: `%s`." % name]) + "\n"
+
+
 def table(result, name):
     """The markdown of a result file: the same text for the same file."""
     if result.get("benchmark") == "mount-pmem-sequential":
         return mount_table(result, name)
+    if result.get("benchmark") == "kdump":
+        return kdump_table(result, name)
     t = Table()
     labs = labs_of(result)
     if labs:
