@@ -396,9 +396,14 @@ static int kd_read_page(struct xfm_file *f, const struct kd *k, uint64_t pfn,
 		return xfm_file_bad(f, pos, "page 0x%llx: compression flags "
 				    "0x%x", (unsigned long long)pfn, flags);
 	rc = xfm_codec_load(c);
-	if (rc < 0)
+	if (rc < 0) {
+		char why[256];
+
+		/* xfm_fail() writes where xfm_last_error() points */
+		snprintf(why, sizeof(why), "%s", xfm_last_error());
 		return xfm_fail(rc, "%s: page 0x%llx: %s", f->base.label,
-				(unsigned long long)pfn, xfm_last_error());
+				(unsigned long long)pfn, why);
+	}
 	rc = kd_read(f, k, off, tmp, size, "page data");
 	if (rc < 0)
 		return rc;
@@ -1001,8 +1006,13 @@ static int write_kdump_form(struct xfm_dump *d, bool flat)
 	int rc;
 
 	rc = xfm_codec_load(w.codec);
-	if (rc < 0)
-		return xfm_fail(rc, "%s: %s", d->path, xfm_last_error());
+	if (rc < 0) {
+		char why[256];
+
+		/* xfm_fail() writes where xfm_last_error() points */
+		snprintf(why, sizeof(why), "%s", xfm_last_error());
+		return xfm_fail(rc, "%s: %s", d->path, why);
+	}
 	w.bs = block_size(d);
 	w.cap = xfm_codec_bound(w.codec, w.bs);
 	if (w.cap < w.bs)
