@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "frame-probe.h"
 #include "privcmd.h"
 #include "privcmd-abi.h"
 #include "xen-pv.h"
@@ -18,6 +19,20 @@
 
 /* Frames per probe when discovering which frames exist. */
 #define PROBE_BATCH 65536
+/*
+ * Xen on Arm puts a guest's RAM banks, its grant-table frames and its
+ * magic pages (console, xenstore) each at a 2 MiB-aligned base of the
+ * guest layout (public/arch-arm.h: GUEST_RAM0_BASE 1 GiB, GUEST_GNTTAB_
+ * BASE, GUEST_MAGIC_BASE), far apart: probing one frame per 256 KiB first
+ * skips the empty gigabyte below RAM and still finds every run (see
+ * frame-probe.h for the one kind it may not).  x86 guests have lone
+ * special pages anywhere up to max_gpfn: every frame is probed there.
+ */
+#if defined(__aarch64__) || defined(__arm__)
+#define PROBE_STRIDE 64
+#else
+#define PROBE_STRIDE 0
+#endif
 /* Domain ids at and above this are reserved (DOMID_FIRST_RESERVED). */
 #define XEN_DOMID_RESERVED 0x7FF0
 /* A frame number no guest has: maps fail for it, per frame. */
@@ -133,8 +148,18 @@ static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 	return (int64_t)n - rc;
 }
 
-/* Called for each probed frame; non-zero stops the walk (< 0: error). */
-typedef int probe_fn(void *ctx, uint64_t frame, bool present);
+/* Map and unmap a batch of frames: how many exist. */
+static int64_t probe_map(void *ctx, const uint64_t *frames, size_t n, int *err)
+{
+	struct xen_source *x = ctx;
+	void *addr;
+	int64_t got = xen_map(&x->base, frames, n, XFM_PROT_READ, NULL, err,
+			      &addr);
+
+	if (got >= 0)
+		xfm_unmap_frames(&x->pc.psz, addr, n);
+	return got;
+}
 
 /*
  * Which of frames [first, first + n) exist: a PV guest's p2m says; other
@@ -142,10 +167,11 @@ typedef int probe_fn(void *ctx, uint64_t frame, bool present);
  * Returns 0 (walked), 1 (@fn stopped it) or a negative errno.
  */
 static int probe(struct xen_source *x, uint64_t first, uint64_t n,
-		 probe_fn *fn, void *ctx)
+		 xfm_probe_fn *fn, void *ctx)
 {
-	uint64_t *frames = NULL;
-	int *err = NULL;
+	struct xfm_frame_probe p = { .map = probe_map, .map_ctx = x,
+				     .stride = PROBE_STRIDE,
+				     .batch = PROBE_BATCH };
 	int rc = 0;
 
 	for (uint64_t i = 0; x->p2m && i < n && rc == 0; i++)
@@ -153,37 +179,7 @@ static int probe(struct xen_source *x, uint64_t first, uint64_t n,
 			xfm_xen_pv_mfn_valid(x->p2m[first + i]));
 	if (x->p2m)
 		return rc;
-	frames = malloc(PROBE_BATCH * sizeof(*frames));
-	err = malloc(PROBE_BATCH * sizeof(*err));
-	if (!frames || !err)
-		rc = -ENOMEM;
-	/* Under a small address-space or mapping limit, smaller batches. */
-	for (uint64_t done = 0, batch = PROBE_BATCH; done < n && rc == 0;
-	     done += batch) {
-		uint64_t cnt = n - done < batch ? n - done : batch;
-		void *addr;
-		int64_t got;
-
-		for (uint64_t i = 0; i < cnt; i++)
-			frames[i] = first + done + i;
-		got = xen_map(&x->base, frames, (size_t)cnt, XFM_PROT_READ,
-			      NULL, err, &addr);
-		if (got == -ENOMEM && batch > 256) {
-			batch /= 2;
-			done -= batch; /* again from the same frame */
-			continue;
-		}
-		if (got < 0) {
-			rc = (int)got;
-			break;
-		}
-		xfm_unmap_frames(&x->pc.psz, addr, cnt);
-		for (uint64_t i = 0; i < cnt && rc == 0; i++)
-			rc = fn(ctx, frames[i], !err[i]);
-	}
-	free(frames);
-	free(err);
-	return rc;
+	return xfm_frame_probe(&p, first, n, fn, ctx);
 }
 
 struct range_list {
