@@ -22,7 +22,7 @@
 LAB_PROGRAMS='
 both  build:tests/xen/test-xen-live
 x86   tree:tests/xen/vm/test-vm-xen.sh
-arm16k tree:tests/xen/vm/test-vm-xen.sh --no-kernel
+arm16k tree:tests/xen/vm/test-vm-xen.sh
 x86   tree:tests/xen/test-dropin.sh
 x86   tree:tests/xen/test-badinput-xen.sh
 x86   build:tests/xen/py/test-mount-xen
