@@ -92,6 +92,12 @@ struct xfm_source_ops {
 	/* Which frames exist: a malloc'd array of merged, ascending byte
 	 * ranges. */
 	int (*ranges)(struct xfm_source *s, xfm_range **out, size_t *n);
+	/* Optional, for sources whose ranges() is costly: ranges that hold
+	 * every frame ranges() would list, some absent ones too, found
+	 * cheaply.  For searches that map what they read anyway (the
+	 * VMCOREINFO scan: src/os/linux.c).  Without it, ranges(). */
+	int (*likely_ranges)(struct xfm_source *s, xfm_range **out,
+			     size_t *n);
 	/* Optional, for sources whose ranges() is costly (live guests):
 	 * are frames [first, first + n) all present?  1, or 0 with *missing
 	 * the first absent frame, or a negative errno.  Without it the core

@@ -242,6 +242,29 @@ static int scan_batch(struct scan *sc, uint64_t first, size_t n)
 	return 1;
 }
 
+/*
+ * Where to look: the memory map when it is loaded (or no cheaper answer
+ * exists), else the source's likely ranges: the scan maps what it reads
+ * and steps over frames that do not map, so a superset costs little,
+ * while the exact map of a live Arm guest maps every frame of its RAM.
+ */
+static int64_t scan_ranges(xfm_handle *h, xfm_range **out)
+{
+	int (*likely)(struct xfm_source *, xfm_range **, size_t *) =
+		h->src->ops->likely_ranges;
+	size_t n = 0;
+	bool loaded;
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	loaded = h->have_ranges;
+	pthread_mutex_unlock(&h->lock);
+	if (loaded || !likely)
+		return xfm_get_ranges_alloc(h, 0, UINT64_MAX, out);
+	rc = likely(h->src, out, &n);
+	return rc < 0 ? rc : (int64_t)n;
+}
+
 static int scan_memory(xfm_handle *h, struct xfm_os *os)
 {
 	struct scan *sc = malloc(sizeof(*sc));
@@ -252,9 +275,7 @@ static int scan_memory(xfm_handle *h, struct xfm_os *os)
 	if (!sc)
 		return -ENOMEM;
 	*sc = (struct scan){ .h = h, .os = os, .fs = h->geo.frame_size };
-	nr = xfm_get_ranges(h, NULL, 0);
-	if (nr > 0 && (r = calloc((size_t)nr, sizeof(*r))))
-		nr = xfm_get_ranges(h, r, (size_t)nr);
+	nr = scan_ranges(h, &r);
 	for (int64_t k = nr; r && k-- > 0 && rc == 1;) {
 		uint64_t lo = r[k].start / sc->fs;
 		uint64_t hi = (r[k].start + r[k].size) / sc->fs;

@@ -154,7 +154,11 @@ static int walk(struct walk *w)
 	while (next < w->end && rc == 0) {
 		size_t k = fill(w, &next);
 
-		rc = map_all(w->p, w->frames, k, w->err);
+		if (w->p->coarse)
+			for (size_t i = 0; i < k; i++)
+				w->err[i] = 0;
+		else
+			rc = map_all(w->p, w->frames, k, w->err);
 		if (rc == 0)
 			rc = report(w, k, next);
 	}

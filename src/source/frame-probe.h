@@ -37,6 +37,10 @@ struct xfm_frame_probe {
 	 * found only next to one that does.
 	 */
 	uint64_t stride;
+	/* Chunks that would be mapped whole are reported present without
+	 * being mapped (a superset of the frames that exist, for searches
+	 * that map what they read anyway). */
+	bool coarse;
 	size_t batch;       /* frames per map call (halved on -ENOMEM) */
 	uint64_t mapped;    /* out: frames handed to @map so far */
 	uint64_t calls;     /* out: successful map calls so far */

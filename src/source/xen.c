@@ -161,16 +161,12 @@ static int64_t probe_map(void *ctx, const uint64_t *frames, size_t n, int *err)
 	return got;
 }
 
-/*
- * Which of frames [first, first + n) exist: a PV guest's p2m says; other
- * guests' frames are mapped in big batches and kept if they mapped.
- * Returns 0 (walked), 1 (@fn stopped it) or a negative errno.
- */
-static int probe(struct xen_source *x, uint64_t first, uint64_t n,
-		 xfm_probe_fn *fn, void *ctx)
+/* probe(); @coarse: a superset, cheaply (struct xfm_frame_probe). */
+static int probe_how(struct xen_source *x, uint64_t first, uint64_t n,
+		     bool coarse, xfm_probe_fn *fn, void *ctx)
 {
 	struct xfm_frame_probe p = { .map = probe_map, .map_ctx = x,
-				     .stride = PROBE_STRIDE,
+				     .stride = PROBE_STRIDE, .coarse = coarse,
 				     .batch = PROBE_BATCH };
 	int rc = 0;
 
@@ -180,6 +176,17 @@ static int probe(struct xen_source *x, uint64_t first, uint64_t n,
 	if (x->p2m)
 		return rc;
 	return xfm_frame_probe(&p, first, n, fn, ctx);
+}
+
+/*
+ * Which of frames [first, first + n) exist: a PV guest's p2m says; other
+ * guests' frames are mapped in big batches and kept if they mapped.
+ * Returns 0 (walked), 1 (@fn stopped it) or a negative errno.
+ */
+static int probe(struct xen_source *x, uint64_t first, uint64_t n,
+		 xfm_probe_fn *fn, void *ctx)
+{
+	return probe_how(x, first, n, false, fn, ctx);
 }
 
 struct range_list {
@@ -219,13 +226,14 @@ static int probe_failed(struct xfm_source *s, int rc)
 			strerror(-rc));
 }
 
-/* Which frames exist: every frame up to the guest's last. */
-static int xen_ranges(struct xfm_source *s, xfm_range **out, size_t *nout)
+static int ranges_how(struct xfm_source *s, bool coarse, xfm_range **out,
+		      size_t *nout)
 {
 	struct xen_source *x = to_xen(s);
 	struct range_list l = { NULL, 0, 0 };
 	uint64_t n = x->p2m ? x->p2m_nr : x->max_gpfn + 1;
-	int rc = probe(x, 0, n, add_frame, &l);
+	/* Without a stride a superset would be every frame: exact then. */
+	int rc = probe_how(x, 0, n, coarse && PROBE_STRIDE, add_frame, &l);
 
 	if (rc < 0) {
 		free(l.r);
@@ -234,6 +242,19 @@ static int xen_ranges(struct xfm_source *s, xfm_range **out, size_t *nout)
 	*out = l.r;
 	*nout = l.n;
 	return 0;
+}
+
+/* Which frames exist: every frame up to the guest's last. */
+static int xen_ranges(struct xfm_source *s, xfm_range **out, size_t *nout)
+{
+	return ranges_how(s, false, out, nout);
+}
+
+/* On Arm only the samples are mapped: the chunks that hold memory. */
+static int xen_likely_ranges(struct xfm_source *s, xfm_range **out,
+			     size_t *nout)
+{
+	return ranges_how(s, true, out, nout);
 }
 
 /* Stop at the first absent frame. */
@@ -386,6 +407,7 @@ static const struct xfm_source_ops xen_ops = {
 	.name = "xen",
 	.geometry = xen_geometry,
 	.ranges = xen_ranges,
+	.likely_ranges = xen_likely_ranges,
 	.present = xen_present,
 	.map = xen_map,
 	.close = xen_close,

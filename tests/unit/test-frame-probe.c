@@ -129,6 +129,32 @@ static void strided_arm_layout(void **state)
 	assert_int_equal(p.calls, 2);
 }
 
+/*
+ * Coarse: the same chunks reported present without being mapped (the
+ * VMCOREINFO scan's ranges): only the 4609 samples are mapped.
+ */
+static void coarse_superset(void **state)
+{
+	static const struct run want[] = {
+		{ 0x30000, 0x30080 }, /* chunks 0xc00-0xc01 */
+		{ 0x37fc0, 0x38040 }, /* 0xdff-0xe00 */
+		{ 0x38fc0, 0x39040 }, /* 0xe3f-0xe40 */
+		{ 0x3ffc0, END },     /* 0xfff-0x11ff, the partial 0x1200 */
+	};
+	struct fake fk = { 0 };
+	struct xfm_frame_probe p = { .map = fake_map, .map_ctx = &fk,
+				     .stride = 64, .coarse = true,
+				     .batch = 65536 };
+	struct found fd = { .next = 0 };
+
+	(void)state;
+	assert_int_equal(xfm_frame_probe(&p, 0, END, collect, &fd), 0);
+	assert_int_equal(fd.next, END);
+	assert_runs(&fd, want, 4);
+	assert_int_equal(fk.frames, 4609);
+	assert_int_equal(fk.calls, 1);
+}
+
 /* No stride: every frame once, in batches of 65,536; everything found. */
 static void full_walk(void **state)
 {
@@ -236,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(strided_arm_layout),
+		cmocka_unit_test(coarse_superset),
 		cmocka_unit_test(full_walk),
 		cmocka_unit_test(enomem_halves),
 		cmocka_unit_test(present_spans),
