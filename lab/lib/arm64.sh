@@ -304,6 +304,8 @@ ARCH_LIB_DIRS=("$LAB_SYSROOT/lib/$ARM64_TRIPLET" "$LAB_SYSROOT/usr/lib/$ARM64_TR
 ARCH_XEN_BIN_DIR=/usr/lib/xen-4.17/bin
 ARCH_BUSYBOX=$LAB_SYSROOT/bin/busybox
 ARCH_MODULES=(xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs)
+# The export disk is a virtio-mmio device: both kernels have these as modules.
+ARCH_EXPORT_MODULES=(virtio_mmio virtio_blk)
 ARCH_EXTRA_LIBS=(libgcc_s.so.1 libxenforeignmemory.so.1 libxencall.so.1 libxendevicemodel.so.1
     libxenevtchn.so.1 libxengnttab.so.1 libxenhypfs.so.1 libxenstore.so.4
     libxentoolcore.so.1 libxentoollog.so.1 libxenctrl.so.4.17 libxenguest.so.4.17
@@ -351,6 +353,15 @@ arch_build_marker() { "$ARCH_CC" -static -O2 -Wall -o "$2" "$1"; }
 
 # Nothing beyond lab/dom0/init's lines: Arm guests need kernel, ramdisk, memory, extra.
 arch_guest_cfg_extra() { return 0; }
+
+# The export disk (lab-export's fast path): virtio-blk on one of the virt machine's
+# virtio-mmio transports, which are in the device tree Xen hands on to dom0 (Xen uses
+# none of them). dom0 finds it by its serial. cache=unsafe: the host reads it only after
+# QEMU exits.
+arch_export_disk_args() {
+    printf '%s\n' -drive "file=$1,format=raw,if=none,id=xfmexport,cache=unsafe" \
+        -device virtio-blk-device,drive=xfmexport,serial=xfm-export
+}
 
 # The recipe of shared/reference/xen-arm-lab.md; cortex-a76 has the 16K granule. Modules
 # never at 0x48000000 (QEMU's device tree).

@@ -30,6 +30,7 @@ arm   tree:tests/xen/arm/run-arm.sh
 x86   build:tests/xen/test-xen-faults
 arm16k build:tests/xen/test-xen-faults --only dump,cli,reads,dominfo,writer,balloon,limits,restore
 x86   tree:tests/xen/kdump/dump-guests.sh
+arm16k tree:tests/xen/kdump/dump-guests.sh
 '
 # On Arm, Xen 4.17 has no save/restore (`xl save` answers "command not
 # implemented"): there the faults' restore case checks exactly that, and
@@ -96,7 +97,11 @@ main() {
             cross_build "$build"
             build_debs
             assemble "$build" arm "$only" "$soak"
-            for page in $pages; do boot arm64 "$page" arm; done ;;
+            for page in $pages; do
+                boot arm64 "$page" arm
+                # dump-guests.sh runs on the 16 KiB boot (arm16k above)
+                if [ "$page" = 16k ]; then host_checks "$ROOT/build-ci" 16k; fi
+            done ;;
         *) echo "--arch: x86_64 or arm64" >&2; exit 2 ;;
     esac
     finish
@@ -195,8 +200,8 @@ assemble() {
 # (tests/xen/kdump/analyse-dumps.sh after dump-guests.sh: crash, drgn and
 # makedumpfile on the live guests' dumps), renumbered into our TAP. The
 # dumps are deleted when the checks pass (XFM_LAB_OUT is kept by CI). The
-# host's xfm: BUILD's on x86; the arm64 build is a cross build, and the
-# arm64 checks (drgn only) need none.
+# host's xfm is BUILD's: on arm64 build-ci's (the arm64 build is a cross
+# build), as scripts/test.sh builds it before the lab stages.
 host_checks() {
     local build=$1 tag=$2 out rc=0 line
     grep -q '^dump-guests.sh' "$WORK/payload/programs" || return 0
