@@ -6,8 +6,11 @@
  *
  * usage: bench-xen [--reps N] [--fill] [--small DOMID] [--dir DIR]
  *                  [--before PROGRAM] [--dump-budget SECS]
- *                  [--dropin LIBXENFOREIGNMEMORY.SO.1] DOMID
+ *                  [--dropin LIBXENFOREIGNMEMORY.SO.1]
+ *                  [--only map64,scale,mapcall,rand8,rand4k,
+ *                          dump_parts,dump] DOMID
  *        bench-xen --dump-child DOMID PATH       (internal)
+ *        bench-xen --dump-parts DOMID PATH       (internal)
  *
  * Prints one JSON document on stdout: every repetition of every measure,
  * as a rate (higher is better).  bench/run.sh turns it into the table.
@@ -30,6 +33,8 @@
 #include <xenforeignmemory.h>
 
 #include "measure.h"
+#include "privcmd.h"
+#include "xen-pv.h"
 
 #define REF_LIB "/usr/lib/x86_64-linux-gnu/libxenforeignmemory.so.1"
 #define FRAME 4096u
@@ -58,6 +63,19 @@ static const char *before;
 static double dump_budget = 240;
 static unsigned int dump_reps = 3;
 static bool first_measure = true;
+/* --only LIST: the measures to run (comma-separated), NULL: all. */
+static const char *only;
+
+static bool wanted(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = only; p; p = strchr(p, ',') ? strchr(p, ',') + 1
+							   : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return !only;
+}
 
 static void die(const char *what, int err)
 {
@@ -554,6 +572,210 @@ static void measure_scaling(xfm_handle *h, const struct bm_space *sp)
 	note("scaling done");
 }
 
+/*
+ * xfm_get_ranges of a live guest against the probe it used before: map
+ * every frame up to the guest's last in batches of 65536 and keep those
+ * that mapped (an absent frame costs Linux a hypercall of its own).
+ * Both timed, in turns; every frame on which they disagree is counted
+ * (and the first few named on stderr).
+ */
+static void measure_ranges(void)
+{
+	double nw[16], pr[16], nnew = 0, npr = 0, only_pr = 0, only_new = 0;
+	enum { BATCH = 65536 };
+	xfm_xen_pfn_t *arr = malloc(BATCH * sizeof(*arr));
+	int *err = malloc(BATCH * sizeof(*err));
+	struct xfm_privcmd pc;
+	xfm_geometry g;
+
+	if (!arr || !err || xfm_privcmd_open(&pc) < 0)
+		die("ranges: privcmd", errno);
+	for (unsigned int i = 0; i < reps; i++) {
+		xfm_handle *h = open_guest(domid, 0);
+		double t0 = bm_now();
+		int64_t nr = xfm_get_ranges(h, NULL, 0);
+		xfm_range *r = calloc(nr > 0 ? (size_t)nr : 1, sizeof(*r));
+		size_t k = 0;
+
+		if (nr < 0 || !r || xfm_get_ranges(h, r, (size_t)nr) != nr)
+			die("ranges", EIO);
+		nw[i] = bm_now() - t0;
+		if (xfm_get_geometry(h, &g, sizeof(g)) < 0)
+			die("geometry", EIO);
+		nnew = npr = only_pr = only_new = 0;
+		for (int64_t j = 0; j < nr; j++)
+			nnew += (double)(r[j].size / FRAME);
+		t0 = bm_now();
+		for (uint64_t f = 0; f <= g.max_frame; f += BATCH) {
+			size_t n = g.max_frame + 1 - f < BATCH ?
+				   (size_t)(g.max_frame + 1 - f) : BATCH;
+			void *addr;
+			int64_t rc;
+
+			for (size_t c = 0; c < n; c++)
+				arr[c] = (xfm_xen_pfn_t)(f + c);
+			rc = xfm_privcmd_map(&pc, domid, NULL, PROT_READ, 0, arr,
+					     n, err, &addr);
+			if (rc < 0)
+				die("ranges: map probe", (int)-rc);
+			munmap(addr, n * FRAME);
+			for (size_t c = 0; c < n; c++) {
+				uint64_t a = (f + c) * FRAME;
+				bool in, there = !err[c];
+
+				while (k < (size_t)nr &&
+				       r[k].start + r[k].size <= a)
+					k++;
+				in = k < (size_t)nr && r[k].start <= a;
+				npr += there;
+				only_pr += there && !in;
+				only_new += in && !there;
+				if (in != there && only_pr + only_new <= 8)
+					note("frame 0x%" PRIx64 ": map probe %d, "
+					     "xfm_get_ranges %d", f + c, there,
+					     in);
+			}
+		}
+		pr[i] = bm_now() - t0;
+		free(r);
+		xfm_close(h);
+	}
+	xfm_privcmd_close(&pc);
+	free(arr);
+	free(err);
+	json_begin_measure("ranges", "s", "\"max_frame\": %" PRIu64
+			   ", \"xfm_frames\": %.0f, \"probe_frames\": %.0f, "
+			   "\"only_probe\": %.0f, \"only_xfm\": %.0f",
+			   g.max_frame, nnew, npr, only_pr, only_new);
+	json_series("xfm_s", nw, reps);
+	json_series("probe_s", pr, reps);
+	json_end_measure();
+	note("ranges: xfm_get_ranges %.2f s (%.0f frames), map probe %.2f s "
+	     "(%.0f frames), only probe %.0f, only xfm %.0f", nw[0], nnew,
+	     pr[0], npr, only_pr, only_new);
+}
+
+/* One call of each mapper: map @batch frames, touch each, unmap; secs. */
+static double call_lib(struct fmlib *L, const xen_pfn_t *arr, int *err,
+		       size_t batch)
+{
+	volatile uint8_t sink = 0;
+	double t0 = bm_now();
+	const uint8_t *p = L->map(L->fh, domid, PROT_READ, batch, arr, err);
+
+	if (!p)
+		die("mapcall: xenforeignmemory_map", errno);
+	for (size_t i = 0; i < batch; i++)
+		sink += p[i * FRAME];
+	L->unmap(L->fh, (void *)p, batch);
+	(void)sink;
+	return bm_now() - t0;
+}
+
+static double call_xfm(xfm_handle *h, xfm_extent *ext, size_t batch)
+{
+	volatile uint8_t sink = 0;
+	double t0 = bm_now();
+	xfm_mapping *m;
+	const uint8_t *p;
+	int rc = xfm_map(h, ext, batch, XFM_PROT_READ, NULL, &m);
+
+	if (rc < 0)
+		die("mapcall: xfm_map", -rc);
+	p = xfm_map_addr(m);
+	for (size_t i = 0; i < batch; i++)
+		sink += p[i * FRAME];
+	xfm_unmap(m);
+	(void)sink;
+	return bm_now() - t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * The cost of one map call, robust to a loaded host: single calls of
+ * xfm, Debian's library and the drop-in in turns (the order rotating),
+ * the same frames, and each one's MEDIAN call time per repetition (a
+ * burst of other work slows a few calls, not the median).  frames/s.
+ */
+static void measure_mapcall(xfm_handle *h, const struct bm_space *sp)
+{
+	static const size_t sizes[] = { 1, 16, 256 };
+	enum { CALLS = 201 };
+	size_t n = 4096;
+	uint64_t *frames = malloc(n * sizeof(*frames));
+	double *t[3];
+
+	for (int k = 0; k < 3; k++)
+		t[k] = malloc(CALLS * sizeof(double));
+	if (!frames || !t[0] || !t[1] || !t[2])
+		die("mapcall", ENOMEM);
+	bm_frames(sp, frames, n);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t batch = sizes[s];
+		double x[16], r[16], dn[16];
+		xen_pfn_t arr[256];
+		xfm_extent ext[256];
+		int err[256];
+		char id[32];
+
+		for (unsigned int i = 0; i < reps; i++) {
+			for (unsigned int c = 0; c < CALLS; c++) {
+				size_t at = (c * batch) % (n - batch);
+
+				for (size_t f = 0; f < batch; f++) {
+					arr[f] = (xen_pfn_t)frames[at + f];
+					ext[f] = (xfm_extent){ .frame =
+							       frames[at + f] };
+				}
+				for (unsigned int k = 0; k < 3; k++) {
+					switch ((c + k) % 3) {
+					case 0:
+						t[0][c] = call_xfm(h, ext, batch);
+						break;
+					case 1:
+						t[1][c] = call_lib(&ref, arr, err,
+								   batch);
+						break;
+					default:
+						t[2][c] = dropin ?
+							  call_lib(&din, arr, err,
+								   batch) : 1;
+					}
+				}
+			}
+			x[i] = batch / median(t[0], CALLS);
+			r[i] = batch / median(t[1], CALLS);
+			dn[i] = batch / median(t[2], CALLS);
+		}
+		snprintf(id, sizeof(id), "mapcall_%zu", batch);
+		json_begin_measure(id, "frames/s", "\"batch\": %zu, \"calls\": "
+				   "%d, \"touch\": true, \"what\": \"median "
+				   "single-call time, calls in turns\"", batch,
+				   CALLS);
+		json_series("xfm", x, reps);
+		json_series("ref", r, reps);
+		if (dropin)
+			json_series("dropin", dn, reps);
+		json_end_measure();
+	}
+	for (int k = 0; k < 3; k++)
+		free(t[k]);
+	free(frames);
+	note("mapcall done");
+}
+
 /* One byte of every MiB of the guest: the default cache maps it all. */
 static void warm_windows(xfm_handle *h, const struct bm_space *sp)
 {
@@ -910,6 +1132,86 @@ static int dump_child(const char *id, const char *path)
 	return 0;
 }
 
+/*
+ * Where a dump's time goes: the same xfm_dump, its phases run one by
+ * one first (each caches its result in the handle, so the dump then
+ * does only the rest).  Prints "open ranges info dump" seconds.
+ */
+static int dump_parts_child(const char *id, const char *path)
+{
+	const char *k, *v;
+	char uri[32];
+	xfm_handle *h;
+	double t[5];
+	int rc;
+
+	snprintf(uri, sizeof(uri), "xen:%s", id);
+	t[0] = bm_now();
+	rc = xfm_open(&h, uri, XFM_OPEN_QUIET);
+	if (rc < 0)
+		die(uri, -rc);
+	t[1] = bm_now();
+	if (xfm_get_ranges(h, NULL, 0) < 0)
+		die("xfm_get_ranges", EIO);
+	t[2] = bm_now();
+	/* Past the source's own facts: the guest OS facts (VMCOREINFO). */
+	for (size_t i = 0; xfm_source_info(h, i, &k, &v) == 0; i++)
+		;
+	t[3] = bm_now();
+	rc = xfm_dump(h, path, XFM_DUMP_XEN_CORE, XFM_DUMP_OVERWRITE, NULL,
+		      NULL);
+	if (rc < 0)
+		die("xfm_dump", -rc);
+	t[4] = bm_now();
+	xfm_close(h);
+	printf("%.6f %.6f %.6f %.6f\n", t[1] - t[0], t[2] - t[1], t[3] - t[2],
+	       t[4] - t[3]);
+	return 0;
+}
+
+/* One dump in phases (dump_parts_child), beside one reference dump. */
+static void measure_dump_parts(const struct bm_space *sp)
+{
+	char path[512], d[16], cmd[1200];
+	double o[16], g[16], in[16], du[16], r[16];
+	unsigned int n;
+
+	snprintf(d, sizeof(d), "%" PRIu32, domid);
+	snprintf(path, sizeof(path), "%s/bench-parts.core", dir);
+	char self[256];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (sl <= 0)
+		die("readlink /proc/self/exe", errno);
+	self[sl] = '\0';
+	/* popen's shell: /proc/self/exe would be the shell itself. */
+	snprintf(cmd, sizeof(cmd), "%s --dump-parts %s %s", self, d, path);
+	for (n = 0; n < dump_reps; n++) {
+		FILE *f;
+
+		r[n] = ref_dump(sp, path);
+		f = popen(cmd, "r");
+		if (!f || fscanf(f, "%lf %lf %lf %lf", &o[n], &g[n], &in[n],
+				 &du[n]) != 4 || pclose(f) != 0)
+			die("dump parts child", EIO);
+		unlink(path);
+		note("dump parts: open %.2f s, ranges %.2f s, info %.2f s, "
+		     "dump %.2f s; reference dump %.2f s", o[n], g[n], in[n],
+		     du[n], r[n]);
+	}
+	json_begin_measure("dump_parts", "s", "\"guest_bytes\": %" PRIu64
+			   ", \"format\": \"xen-core\", \"what\": "
+			   "\"xfm_open, xfm_get_ranges, xfm_source_info (all), "
+			   "then xfm_dump, one process; ref = 4096-frame "
+			   "batched dump\"", sp->total);
+	json_series("open_s", o, n);
+	json_series("ranges_s", g, n);
+	json_series("info_s", in, n);
+	json_series("dump_s", du, n);
+	json_series("ref_s", r, n);
+	json_end_measure();
+}
+
 int main(int argc, char **argv)
 {
 	struct bm_space sp, small_sp = { 0 };
@@ -920,6 +1222,8 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "--dump-child"))
 		return dump_child(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "--dump-parts"))
+		return dump_parts_child(argv[2], argv[3]);
 	for (i = 1; i < argc - 1; i++) {
 		if (!strcmp(argv[i], "--reps") && i + 2 < argc)
 			reps = (unsigned int)atoi(argv[++i]);
@@ -935,6 +1239,8 @@ int main(int argc, char **argv)
 			before = argv[++i];
 		else if (!strcmp(argv[i], "--dropin") && i + 2 < argc)
 			dropin = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 2 < argc)
+			only = argv[++i];
 		else if (!strcmp(argv[i], "--fill"))
 			fill = true;
 		else
@@ -967,13 +1273,25 @@ int main(int argc, char **argv)
 	       ", \"ranges\": %zu, \"filled\": %s}, \"reps\": %u, "
 	       "\"measures\": {", domid, sp.total, sp.nr,
 	       fill ? "true" : "false", reps);
-	measure_map64(h, &sp);
-	measure_scaling(h, &sp);
+	if (wanted("ranges"))
+		measure_ranges();
+	if (wanted("map64"))
+		measure_map64(h, &sp);
+	if (wanted("scale"))
+		measure_scaling(h, &sp);
+	if (wanted("mapcall"))
+		measure_mapcall(h, &sp);
 	xfm_close(h);
-	ref_whole_map(&sp);
-	measure_random(&sp, 8, "rand8");
-	measure_random(&sp, 4096, "rand4k");
-	measure_dump(&sp, small, &small_sp);
+	if (wanted("rand8") || wanted("rand4k"))
+		ref_whole_map(&sp);
+	if (wanted("rand8"))
+		measure_random(&sp, 8, "rand8");
+	if (wanted("rand4k"))
+		measure_random(&sp, 4096, "rand4k");
+	if (wanted("dump_parts"))
+		measure_dump_parts(&sp);
+	if (wanted("dump"))
+		measure_dump(&sp, small, &small_sp);
 	printf("\n}}\n");
 	bm_space_free(&sp);
 	bm_space_free(&small_sp);

@@ -2,7 +2,8 @@
 # Runs in the Xen lab's dom0 (busybox sh) from /payload, started by
 # bench/run.sh: creates a paused PVH guest "xfm-bench" as large as the
 # lab's memory allows (at most $BENCH_GUEST_MB, default 512), then runs
-# bench-xen on it (and the lab's 128 MiB xfm-pvh for the RSS figure).
+# bench-xen on it (and the lab's 128 MiB xfm-pvh for the RSS figure);
+# BENCH_XEN_ARGS: more bench-xen options (e.g. --only dump --dump-budget 0).
 # Prints XFM-BENCH-ENV (dom0 facts) and the JSON between XFM-BENCH-JSON-BEGIN
 # and XFM-BENCH-JSON-END.
 want=${BENCH_GUEST_MB:-512}
@@ -58,7 +59,7 @@ before=
 limit=
 command -v timeout > /dev/null && limit="timeout ${BENCH_XEN_TIMEOUT:-1500}"
 # shellcheck disable=SC2086
-$limit ./bench-xen --reps "$reps" $before --fill --small "${XFM_GUEST_PVH_DOMID:-0}" --dir /bench \
+$limit ./bench-xen --reps "$reps" $before ${BENCH_XEN_ARGS:-} --fill --small "${XFM_GUEST_PVH_DOMID:-0}" --dir /bench \
     "$domid" > /tmp/bench-xen.json || rc=$?
 echo "XFM-BENCH-JSON-BEGIN"
 cat /tmp/bench-xen.json

@@ -68,6 +68,8 @@ def fmt(v, unit):
         return "%.0f MiB/s" % (v / 2**20)
     if unit == "us/frame":
         return "%.2f µs" % v
+    if unit == "s":
+        return "%.2f s" % v
     if unit == "KiB":
         return "%.1f MiB" % (v / 1024)
     if v >= 1e6:
@@ -212,6 +214,20 @@ def lab_rows(t, labs):
           "library" % gmib, "4096-frame maps + `write`, same tmpfs",
           "guest bytes/s", dumps, "xfm_large_for_batched", "ref_batched",
           "≥ 0.9×", ge(0.9))
+    t.row("dump %d MiB paused guest, this build against the build before "
+          "(same boot)" % gmib, "libxfm before the change", "guest bytes/s",
+          dumps, "xfm_large_for_batched", "xfm_before", "—", None)
+    t.row("xfm_get_ranges of the live guest, seconds (ratio = the map "
+          "probe / xfm)", "map every frame up to the last, 65536 a batch",
+          "s", [m for m in get("ranges") if m], "xfm_s", "probe_s", "—",
+          None, inverse=True)
+    parts = [m for m in get("dump_parts") if m]
+    for k, what in (("ranges_s", "xfm_get_ranges (probe by mapping)"),
+                    ("info_s", "xfm_source_info (VMCOREINFO search)"),
+                    ("dump_s", "xfm_dump after both")):
+        t.row("dump phase: %s, seconds (ratio = reference dump / phase)"
+              % what, "whole 4096-frame batched dump", "s", parts, k,
+              "ref_s", "—", None, inverse=True)
     for k, what in (("dump_rss", "peak RSS"),
                     ("dump_mapped", "peak mapped bytes")):
         ms = [m for m in get(k) if m]
@@ -227,6 +243,16 @@ def lab_rows(t, labs):
           "`xl dump-core`", "KiB", [m for m in get("dump_xl") if m] or
           get("dump"), "xfm_rss_kib", "ref_rss_kib", "—", None,
           inverse=True)
+    for b in (1, 16, 256):
+        ms = [m for m in get("mapcall_%d" % b) if m]
+        us = [{k: [1e6 / v for v in m[k]] for k in ("xfm", "ref", "dropin")
+               if k in m} for m in ms]
+        t.row("one map call (median of 201 calls in turns), cost per frame, "
+              "batch %d" % b, "Debian lib, same batch", "us/frame", us,
+              "xfm", "ref", "≥ 1.0×", ge(1.0), inverse=True)
+        t.row("… the drop-in's xenforeignmemory_map, one call, batch %d" % b,
+              "Debian lib, same batch", "us/frame", us, "dropin", "ref",
+              "≥ 1.0×", ge(1.0), inverse=True)
     for b in (1, 16, 256, 4096, 65536):
         ms = [m for m in get("scale_%d" % b) if m]
         us = [{k: [1e6 / v for v in m[k]] for k in ("xfm", "ref", "dropin")
@@ -303,9 +329,10 @@ def table(result, name):
         host_rows(t, result["host"]["raw"]["measures"])
     out = []
     mc = result["machine"]
-    out.append("Machine: %s, %s cores, kernel %s%s." % (
+    out.append("Machine: %s, %s cores, kernel %s%s%s." % (
         mc.get("cpu"), mc.get("cores"), mc.get("kernel"),
         ", load average %s at start" % mc["loadavg"] if "loadavg" in mc
+        else "", ", %s at end" % mc["loadavg_end"] if "loadavg_end" in mc
         else ""))
     if labs:
         env = labs[0].get("env") or {}
@@ -420,6 +447,8 @@ def merge(args):
               % args.out, file=sys.stderr)
         return 1
     result = {"machine": json.loads(args.machine), "host": None, "labs": []}
+    if args.load_end:
+        result["machine"]["loadavg_end"] = args.load_end
     if args.file:
         with open(args.file) as f:
             result["host"] = {"raw": json.load(f)}
@@ -444,6 +473,7 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--machine")
     ap.add_argument("--file")
+    ap.add_argument("--load-end")
     ap.add_argument("--lab", action="append")
     ap.add_argument("--lab-status", type=int, action="append")
     ap.add_argument("--table")

@@ -14,7 +14,8 @@
 #   side by side within it; a loaded host slows both sides alike).
 # Environment: XFM_LAB_* as for lab/lab.sh; BENCH_DIR (host scratch,
 #   default /var/tmp); BENCH_LAB_TIMEOUT (960); BENCH_BEFORE (a bench-xen built
-#   from libxfm before a change: its dumps are measured too, "xfm_before").
+#   from libxfm before a change: its dumps are measured too, "xfm_before");
+#   BENCH_XEN_ARGS (more bench-xen options, e.g. "--only dump --dump-budget 0").
 # Exit: 0 when every part ran (goals missed are reported, not failures).
 set -euo pipefail
 
@@ -101,7 +102,7 @@ if [ "$lab" = 1 ]; then
         local rc=0
         mkdir -p "$WORK/out$1"
         "$ROOT/lab/lab.sh" --payload "$WORK/payload" --guests pvh \
-            --run "BENCH_GUEST_MB=$guest_mb BENCH_REPS=$lab_reps sh ./lab-payload.sh" \
+            --run "BENCH_GUEST_MB=$guest_mb BENCH_REPS=$lab_reps BENCH_XEN_ARGS='${BENCH_XEN_ARGS:-}' sh ./lab-payload.sh" \
             --timeout "${BENCH_LAB_TIMEOUT:-1800}" --out "$WORK/out$1" \
             > "$WORK/lab$1.out" || rc=$?
         echo "$rc" > "$WORK/rc$1"
@@ -130,4 +131,6 @@ if [ "$lab" = 1 ]; then
     done
 fi
 
+# The load at the end too: the host is shared.
+args+=(--load-end "$(cut -d' ' -f1-3 /proc/loadavg)")
 python3 "$HERE/report.py" "${args[@]}"

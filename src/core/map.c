@@ -19,10 +19,15 @@ static int check_prot(xfm_handle *h, unsigned int prot)
 	return 0;
 }
 
-/* Expand extents into a frame list. */
-static uint64_t *expand(const xfm_extent *ext, size_t n, uint64_t total)
+/* Frames per call whose lists live on the stack (no allocation). */
+#define SMALL_MAP 64
+
+/* Expand extents into a frame list (@small if it fits). */
+static uint64_t *expand(const xfm_extent *ext, size_t n, uint64_t total,
+			uint64_t *small)
 {
-	uint64_t *frames = malloc(total * sizeof(*frames));
+	uint64_t *frames = total <= SMALL_MAP ? small
+			   : malloc(total * sizeof(*frames));
 	uint64_t k = 0;
 
 	if (!frames)
@@ -75,8 +80,8 @@ static int new_map(xfm_handle *h, void *addr, uint64_t frames, xfm_mapping **out
 XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 		       unsigned int prot, void *hint, xfm_mapping **out)
 {
-	uint64_t total, bytes, *frames = NULL;
-	int *err = NULL;
+	uint64_t total, bytes, *frames = NULL, small_frames[SMALL_MAP];
+	int *err = NULL, small_err[SMALL_MAP];
 	void *addr = NULL;
 	int64_t rc;
 	size_t ok;
@@ -107,8 +112,11 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 				"frame 0x%llx, %s)", h->src->label,
 				(unsigned long long)ext[0].frame,
 				strerror(ENOENT));
-	frames = expand(ext, n, total);
-	err = calloc((size_t)total, sizeof(*err));
+	/* Small maps (single frames, page-table walks) allocate nothing
+	 * here: the kernel's work is then the whole cost of the call. */
+	frames = expand(ext, n, total, small_frames);
+	err = total <= SMALL_MAP ? memset(small_err, 0, sizeof(small_err))
+				 : calloc((size_t)total, sizeof(*err));
 	if (!frames || !err) {
 		rc = xfm_fail(-ENOMEM, "%s: out of memory", h->src->label);
 		goto out;
@@ -142,8 +150,10 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 	}
 	rc = (int64_t)ok;
 out:
-	free(frames);
-	free(err);
+	if (frames != small_frames)
+		free(frames);
+	if (err != small_err)
+		free(err);
 	return rc > INT32_MAX ? INT32_MAX : (int)rc;
 }
 

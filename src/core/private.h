@@ -189,6 +189,12 @@ int xfm_source_init(struct xfm_source *s, const struct xfm_source_ops *ops,
 int xfm_source_add_info(struct xfm_source *s, const char *key,
 			const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * The source's own fact @key, its value copied into @buf (@len bytes):
+ * 0, or -ENOENT.  Unlike xfm_source_info() it never starts the guest OS
+ * discovery (a search through guest memory on a live source).
+ */
+int xfm_source_fact(xfm_handle *h, const char *key, char *buf, size_t len);
 /* Free what xfm_source_init and xfm_source_add_info allocated. */
 void xfm_source_fini(struct xfm_source *s);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "private.h"
 
@@ -65,6 +66,20 @@ void xfm_source_fini(struct xfm_source *s)
 	s->info = NULL;
 	s->label = NULL;
 	s->ninfo = 0;
+}
+
+int xfm_source_fact(xfm_handle *h, const char *key, char *buf, size_t len)
+{
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&h->os_lock);
+	for (size_t i = 0; i < h->src->ninfo && rc; i++)
+		if (strcmp(h->src->info[i].key, key) == 0) {
+			snprintf(buf, len, "%s", h->src->info[i].value);
+			rc = 0;
+		}
+	pthread_mutex_unlock(&h->os_lock);
+	return rc;
 }
 
 XFM_EXPORT int xfm_source_info(xfm_handle *h, size_t i, const char **key,

@@ -282,14 +282,17 @@ int xfm_elf_walk_notes(struct xfm_file *f, const struct xfm_elf *e,
 	return 0;
 }
 
-/* The ELF machine of the dump: the source's, if it said, else ours. */
+/*
+ * The ELF machine of the dump: the source's, if it said, else ours.  A
+ * source's own fact: asking xfm_source_info() would search a live
+ * guest's memory for its OS first (a pass over the guest).
+ */
 static uint16_t elf_machine(xfm_handle *h)
 {
-	const char *k, *v;
+	char v[32];
 
-	for (size_t i = 0; xfm_source_info(h, i, &k, &v) == 0; i++)
-		if (strcmp(k, "elf.machine") == 0)
-			return (uint16_t)strtoul(v, NULL, 10);
+	if (xfm_source_fact(h, "elf.machine", v, sizeof(v)) == 0)
+		return (uint16_t)strtoul(v, NULL, 10);
 #if defined(__x86_64__)
 	return EM_X86_64;
 #elif defined(__i386__)

@@ -25,11 +25,14 @@
 #define HC_DOMCTL 36
 #define DOMCTL_INTERFACE_VERSION 0x15
 #define DOMCTL_GETDOMAININFO 5
+#define DOMCTL_GETPAGEFRAMEINFO3 61
 #define DOMCTL_SIZE 144
 #define DOMCTL_U 16                 /* offset of the union */
 #define GDI_DOMAIN (DOMCTL_U + 0)
 #define GDI_FLAGS (DOMCTL_U + 4)
 #define GDI_TOT_PAGES (DOMCTL_U + 8)
+#define GDI_SHR_PAGES (DOMCTL_U + 32)
+#define GDI_PAGED_PAGES (DOMCTL_U + 40)
 #define GDI_SHARED_INFO (DOMCTL_U + 48)
 #define GDI_HANDLE (DOMCTL_U + 76)
 #define DOMINF_DYING (1u << 0)
@@ -61,10 +64,53 @@ int xfm_xen_dominfo(struct xfm_privcmd *pc, uint32_t domid,
 		info->hvm = xfm_le32(d + GDI_FLAGS) & DOMINF_HVM_GUEST;
 		info->dying = xfm_le32(d + GDI_FLAGS) & DOMINF_DYING;
 		info->tot_pages = xfm_le64(d + GDI_TOT_PAGES);
+		info->shr_pages = xfm_le64(d + GDI_SHR_PAGES);
+		info->paged_pages = xfm_le64(d + GDI_PAGED_PAGES);
 		info->shared_info_mfn = xfm_le64(d + GDI_SHARED_INFO);
 		memcpy(info->handle, d + GDI_HANDLE, 16);
 	}
 	xfm_privcmd_buf_free(d, 4096);
+	return rc < 0 ? (int)rc : 0;
+}
+
+int xfm_xen_pfinfo_init(struct xfm_xen_pfinfo *p)
+{
+	p->d = xfm_privcmd_buf_alloc(4096);
+	p->type = xfm_privcmd_buf_alloc(XFM_PFINFO_MAX * 8);
+	if (p->d && p->type)
+		return 0;
+	xfm_xen_pfinfo_fini(p);
+	return -ENOMEM;
+}
+
+void xfm_xen_pfinfo_fini(struct xfm_xen_pfinfo *p)
+{
+	if (p->d)
+		xfm_privcmd_buf_free(p->d, 4096);
+	if (p->type)
+		xfm_privcmd_buf_free(p->type, XFM_PFINFO_MAX * 8);
+	p->d = NULL;
+	p->type = NULL;
+}
+
+int xfm_xen_pfinfo(struct xfm_privcmd *pc, uint32_t domid,
+		   struct xfm_xen_pfinfo *p, uint64_t first, size_t n)
+{
+	int64_t rc;
+
+	/* Xen reads and writes xen_pfn_t: 8 bytes on 64-bit hosts only. */
+	if (n > XFM_PFINFO_MAX || sizeof(xfm_xen_pfn_t) != 8)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		p->type[i] = first + i;
+	memset(p->d, 0, DOMCTL_SIZE);
+	xfm_put_le32(p->d, DOMCTL_GETPAGEFRAMEINFO3);
+	xfm_put_le32(p->d + 4, DOMCTL_INTERFACE_VERSION);
+	xfm_put_le16(p->d + 8, (uint16_t)domid);
+	xfm_put_le64(p->d + DOMCTL_U, n);
+	xfm_put_le64(p->d + DOMCTL_U + 8, (uint64_t)(uintptr_t)p->type);
+	rc = xfm_privcmd_hypercall(pc, HC_DOMCTL, (uint64_t)(uintptr_t)p->d,
+				   0, 0);
 	return rc < 0 ? (int)rc : 0;
 }
 
