@@ -225,46 +225,129 @@ static int add_frame(void *ctx, uint64_t frame, bool present)
 	return 0;
 }
 
+/* Append a whole range (merged later). */
+static int add_range(struct range_list *l, xfm_range r)
+{
+	if (l->n == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 16;
+		xfm_range *p = realloc(l->r, c * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->r = p;
+		l->cap = c;
+	}
+	l->r[l->n++] = r;
+	return 0;
+}
+
 static int probe_failed(struct xfm_source *s, int rc)
 {
 	return xfm_fail(rc, "%s: probing guest memory: %s", s->label,
 			strerror(-rc));
 }
 
+static int cmp_range(const void *a, const void *b)
+{
+	const xfm_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sort @l and merge touching ranges (they never overlap here). */
+static void sort_ranges(struct range_list *l)
+{
+	size_t k = 0;
+
+	qsort(l->r, l->n, sizeof(*l->r), cmp_range);
+	for (size_t i = 0; i < l->n; i++) {
+		if (k && l->r[k - 1].start + l->r[k - 1].size == l->r[i].start)
+			l->r[k - 1].size += l->r[i].size;
+		else
+			l->r[k++] = l->r[i];
+	}
+	l->n = k;
+}
+
+/* The frame info of [first, first + cnt) into @l; *found counts pages. */
+static int pfinfo_chunk(struct xen_source *x, struct xfm_xen_pfinfo *pi,
+			uint64_t first, uint64_t cnt, struct range_list *l,
+			uint64_t *found)
+{
+	int rc = xfm_xen_pfinfo(&x->pc, x->domid, pi, first, (size_t)cnt);
+
+	for (uint64_t i = 0; rc == 0 && i < cnt; i++) {
+		uint64_t t = pi->type[i] & XFM_PFINFO_MASK;
+		bool own = t != XFM_PFINFO_XTAB && t != XFM_PFINFO_BROKEN;
+
+		*found += own;
+		rc = add_frame(l, first + i, own);
+	}
+	return rc;
+}
+
+/* The domain's page count, if nothing makes the frame info unfit. */
+static int own_pages(struct xen_source *x, uint64_t *tot)
+{
+	struct xfm_xen_dominfo di;
+
+	if (xfm_xen_dominfo(&x->pc, x->domid, &di) < 0 || di.shr_pages ||
+	    di.paged_pages)
+		return -1;
+	*tot = di.tot_pages;
+	return 0;
+}
+
 /*
- * Xen's page-frame info of every frame up to the guest's last, 1024 per
- * hypercall, nothing mapped: the guest's own pages.  1: not to be used
- * (no domctl, a restricted handle, a 32-bit host, a PV guest, or pages
- * shared or paged out, which it reports otherwise than mapping would):
- * probe by mapping.
+ * Xen's page-frame info (1024 frames a hypercall, nothing mapped): the
+ * guest's own pages.  Asked from both ends inwards, and no further once
+ * as many pages were found as Xen says the domain owns (the empty middle
+ * of a guest's frame numbers is never asked about), if that count did
+ * not change meanwhile.  1: not to be used (no domctl, a restricted
+ * handle, a 32-bit host, a PV guest, or pages shared or paged out, which
+ * it reports otherwise than mapping would): probe by mapping.
  */
 static int pfinfo_pages(struct xen_source *x, uint64_t n,
 			struct range_list *l)
 {
-	struct xfm_xen_dominfo di;
+	struct range_list top = { NULL, 0, 0 };
 	struct xfm_xen_pfinfo pi;
+	uint64_t lo = 0, hi = n, found = 0, tot = 0, tot2;
+	bool stop = true, asked = false;
 	int rc;
 
-	if (!x->have_uuid || x->p2m ||
-	    xfm_xen_dominfo(&x->pc, x->domid, &di) < 0 || di.shr_pages ||
-	    di.paged_pages || xfm_xen_pfinfo_init(&pi) < 0)
+	if (!x->have_uuid || x->p2m || own_pages(x, &tot) < 0 ||
+	    xfm_xen_pfinfo_init(&pi) < 0)
 		return 1;
 	rc = 0;
-	for (uint64_t done = 0, cnt; done < n && rc == 0; done += cnt) {
-		cnt = n - done < XFM_PFINFO_MAX ? n - done : XFM_PFINFO_MAX;
-		rc = xfm_xen_pfinfo(&x->pc, x->domid, &pi, done, (size_t)cnt);
-		if (rc < 0) {
-			rc = done ? rc : 1;
-			break;
-		}
-		for (uint64_t i = 0; i < cnt && rc == 0; i++) {
-			uint64_t t = pi.type[i] & XFM_PFINFO_MASK;
+	for (bool up = true; lo < hi && rc == 0; up = !up) {
+		uint64_t cnt = hi - lo < XFM_PFINFO_MAX ? hi - lo
+							 : XFM_PFINFO_MAX;
 
-			rc = add_frame(l, done + i, t != XFM_PFINFO_XTAB &&
-				       t != XFM_PFINFO_BROKEN);
+		if (up) {
+			rc = pfinfo_chunk(x, &pi, lo, cnt, l, &found);
+			lo += cnt;
+		} else {
+			rc = pfinfo_chunk(x, &pi, hi - cnt, cnt, &top, &found);
+			hi -= cnt;
+		}
+		asked |= rc == 0;
+		if (rc == 0 && stop && found >= tot && lo < hi) {
+			/* All found, unless the guest changed meanwhile. */
+			if (found == tot && own_pages(x, &tot2) == 0 &&
+			    tot2 == tot)
+				break;
+			stop = false;
 		}
 	}
 	xfm_xen_pfinfo_fini(&pi);
+	if (rc < 0 && !asked)
+		rc = 1; /* the very first ask failed: not available */
+	for (size_t i = 0; rc == 0 && i < top.n; i++)
+		rc = add_range(l, top.r[i]);
+	free(top.r);
+	if (rc == 0)
+		sort_ranges(l);
 	return rc;
 }
 
@@ -306,20 +389,8 @@ static int ranges_by_pfinfo(struct xen_source *x, uint64_t n,
 		if (rc == 0 && next > end && next - end <= big)
 			rc = probe(x, end, next - end, add_frame, &gaps);
 	}
-	for (size_t i = 0; rc == 0 && i < gaps.n; i++) {
-		if (l->n == l->cap) {
-			size_t c = l->cap * 2 + 16;
-			xfm_range *r = realloc(l->r, c * sizeof(*r));
-
-			if (!r) {
-				rc = -ENOMEM;
-				break;
-			}
-			l->r = r;
-			l->cap = c;
-		}
-		l->r[l->n++] = gaps.r[i];
-	}
+	for (size_t i = 0; rc == 0 && i < gaps.n; i++)
+		rc = add_range(l, gaps.r[i]);
 	free(gaps.r);
 	return rc;
 }
