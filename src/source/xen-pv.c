@@ -49,10 +49,21 @@ int xfm_xen_dominfo(struct xfm_privcmd *pc, uint32_t domid,
 {
 	/* Xen reads and writes the argument in our address space. */
 	uint8_t *d = xfm_privcmd_buf_alloc(4096);
-	int64_t rc;
+	int rc;
 
 	if (!d)
 		return -errno;
+	rc = xfm_xen_dominfo_in(pc, domid, d, info);
+	xfm_privcmd_buf_free(d, 4096);
+	return rc;
+}
+
+int xfm_xen_dominfo_in(struct xfm_privcmd *pc, uint32_t domid, uint8_t *d,
+		       struct xfm_xen_dominfo *info)
+{
+	int64_t rc;
+
+	memset(d, 0, DOMCTL_SIZE);
 	xfm_put_le32(d, DOMCTL_GETDOMAININFO);
 	xfm_put_le32(d + 4, DOMCTL_INTERFACE_VERSION);
 	xfm_put_le16(d + 8, (uint16_t)domid);
@@ -69,7 +80,6 @@ int xfm_xen_dominfo(struct xfm_privcmd *pc, uint32_t domid,
 		info->shared_info_mfn = xfm_le64(d + GDI_SHARED_INFO);
 		memcpy(info->handle, d + GDI_HANDLE, 16);
 	}
-	xfm_privcmd_buf_free(d, 4096);
 	return rc < 0 ? (int)rc : 0;
 }
 

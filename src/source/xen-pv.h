@@ -23,6 +23,10 @@ struct xfm_xen_dominfo {
  */
 int xfm_xen_dominfo(struct xfm_privcmd *pc, uint32_t domid,
 		    struct xfm_xen_dominfo *info);
+/* The same in @buf, 4096 bytes of xfm_privcmd_buf_alloc()'s memory that
+ * the caller keeps (no allocation, mlock and unmap per call). */
+int xfm_xen_dominfo_in(struct xfm_privcmd *pc, uint32_t domid, uint8_t *buf,
+		       struct xfm_xen_dominfo *info);
 /*
  * domctl getpageframeinfo3 of frames [first, first + n), n at most
  * XFM_PFINFO_MAX: p->type[i] is frame first + i's type word.  XTAB in its
