@@ -364,10 +364,10 @@ static int pfinfo_pages(struct xen_source *x, uint64_t n,
  * the frames in the gaps among them that map: Xen's own pages the guest
  * placed in its memory map (shared_info, grant table frames: Linux puts
  * them where it took RAM away, a brk page or ballooned pages), which
- * that info does not count as the guest's.  Gaps up to a quarter of the
- * guest's pages (ballooned-out memory, an HVM guest's MMIO hole below its
- * RAM above 4 GiB) are mapped whole; larger ones, the empty space above
- * a guest's RAM, are not: mapping an absent frame costs Linux a
+ * that info does not count as the guest's.  Gaps up to as many frames
+ * as the guest has pages (ballooned-out memory, an HVM guest's MMIO hole
+ * below its RAM above 4 GiB) are mapped whole; larger ones, the empty
+ * space above a guest's RAM, are not: mapping an absent frame costs Linux a
  * hypercall of its own (946,000 of them for a 384 MiB PVH guest, whose
  * last frame is below 4 GiB, where Xen answers the same in ~1,000).
  */
@@ -382,7 +382,7 @@ static int ranges_by_pfinfo(struct xen_source *x, uint64_t n,
 		rc = 1; /* none of the guest's own: ask by mapping */
 	for (size_t i = 0; rc == 0 && i < l->n; i++)
 		pages += l->r[i].size / XFM_XEN_PAGE_SIZE;
-	big = pages / 4 > NEAR_GAP ? pages / 4 : NEAR_GAP;
+	big = pages > NEAR_GAP ? pages : NEAR_GAP;
 	for (size_t i = 0; rc == 0 && i < l->n; i++) {
 		uint64_t first = l->r[i].start / XFM_XEN_PAGE_SIZE;
 		uint64_t end = first + l->r[i].size / XFM_XEN_PAGE_SIZE;
