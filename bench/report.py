@@ -222,7 +222,7 @@ def lab_rows(t, labs):
           "s", [m for m in get("ranges") if m], "xfm_s", "probe_s", "—",
           None, inverse=True)
     parts = [m for m in get("dump_parts") if m]
-    for k, what in (("ranges_s", "xfm_get_ranges (probe by mapping)"),
+    for k, what in (("ranges_s", "xfm_get_ranges"),
                     ("info_s", "xfm_source_info (VMCOREINFO search)"),
                     ("dump_s", "xfm_dump after both")):
         t.row("dump phase: %s, seconds (ratio = reference dump / phase)"
