@@ -198,13 +198,19 @@ typedef struct xfm_range {
  * xfm_get_ranges - the populated guest-physical ranges, ascending and
  * merged.  Stores up to @max ranges in @ranges (may be NULL when @max is
  * 0) and returns the total number of ranges (which may exceed @max).
- * For a live Xen guest the first call probes the guest (one batched map
- * per 64 Ki frames) and the answer is kept until xfm_invalidate().  On
- * Arm the probe maps one frame per 256 KiB first, then only the 256 KiB
- * chunks whose first frame, or the next chunk's, exists (Xen places RAM
- * banks, grant-table frames and magic pages at 2 MiB-aligned bases): a
- * run of frames shorter than 256 KiB that holds no 256 KiB boundary and
- * has no such neighbour is not listed (x86: every frame is probed).
+ * For a live Xen guest the first call asks Xen: an x86 HVM/PVH guest's
+ * own pages from its page-frame info (1024 frames a hypercall, nothing
+ * mapped, no further once as many were found as the domain owns), plus
+ * the frames that map in the gaps among them up to as many frames as it
+ * has pages (Xen's shared_info and grant frames the guest placed there);
+ * a PV guest's from its p2m; else (Arm, no domctl, a restricted handle)
+ * the guest is probed (one batched map per 64 Ki frames).  The answer is
+ * kept until xfm_invalidate().  On Arm the probe maps one frame per
+ * 256 KiB first, then only the 256 KiB chunks whose first frame, or the
+ * next chunk's, exists (Xen places RAM banks, grant-table frames and
+ * magic pages at 2 MiB-aligned bases): a run of frames shorter than
+ * 256 KiB that holds no 256 KiB boundary and has no such neighbour is not
+ * listed (x86 without the page-frame info: every frame is probed).
  */
 int64_t xfm_get_ranges(xfm_handle *h, xfm_range *ranges, size_t max);
 
