@@ -202,7 +202,9 @@ typedef struct xfm_range {
  * own pages from its page-frame info (1024 frames a hypercall, nothing
  * mapped, no further once as many were found as the domain owns), plus
  * the frames that map in the gaps among them up to as many frames as it
- * has pages (Xen's shared_info and grant frames the guest placed there);
+ * has pages (Xen's shared_info and grant frames the guest placed there;
+ * such a frame placed far from the guest's pages, as Linux PVH does with
+ * a grant frame in unpopulated space, is not listed, and still reads);
  * a PV guest's from its p2m; else (Arm, no domctl, a restricted handle)
  * the guest is probed (one batched map per 64 Ki frames).  The answer is
  * kept until xfm_invalidate().  On Arm the probe maps one frame per
