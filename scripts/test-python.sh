@@ -11,13 +11,10 @@ build=${1:-build-ci}
 py=/usr/bin/python3
 tmp=$(mktemp -d /tmp/xfm-python.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-n=0 fail=0
+. tests/lib/tap.sh
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
-
-# check DIR WHAT: the package in DIR imports and reads a file source.
-check() {
+# imports_and_reads DIR: the package in DIR imports and reads a file source.
+imports_and_reads() {
 	printf 'xfm-python-check' >"$tmp/mem.raw"
 	truncate -s 8192 "$tmp/mem.raw"
 	(cd "$tmp" && PYTHONPATH=$1 $py -c '
@@ -40,30 +37,29 @@ if $py -m pip install --no-build-isolation --no-index --no-deps \
 	ok "pip install --no-build-isolation . (meson-python)"
 else
 	tail -20 "$tmp/pip.log"
-	notok "pip install --no-build-isolation ."
+	not_ok "pip install --no-build-isolation ."
 fi
-if check "$tmp/pip"; then
+if imports_and_reads "$tmp/pip"; then
 	ok "the pip-installed package imports and reads"
 else
-	notok "the pip-installed package imports and reads"
+	not_ok "the pip-installed package imports and reads"
 fi
 ls "$tmp/pip/xfm/__init__.pyi" "$tmp/pip/xfm/py.typed" >/dev/null &&
 	ok "type stubs installed (__init__.pyi, py.typed)" ||
-	notok "type stubs installed (__init__.pyi, py.typed)"
+	not_ok "type stubs installed (__init__.pyi, py.typed)"
 
 if meson install -C "$build" --no-rebuild --destdir "$tmp/dest" \
 	>"$tmp/install.log" 2>&1; then
 	ok "meson install"
 else
 	tail -20 "$tmp/install.log"
-	notok "meson install"
+	not_ok "meson install"
 fi
 site=$(dirname "$(find "$tmp/dest" -path '*/xfm/__init__.py' | head -1)")
 if [ -n "$site" ] && [ -f "$site/__init__.pyi" ] &&
-	check "$(dirname "$site")"; then
+	imports_and_reads "$(dirname "$site")"; then
 	ok "the meson-installed package ($(dirname "${site#"$tmp/dest"}")) imports and reads"
 else
-	notok "the meson-installed package imports and reads"
+	not_ok "the meson-installed package imports and reads"
 fi
-echo "1..$n"
-exit $fail
+tap_done

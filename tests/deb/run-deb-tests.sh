@@ -19,14 +19,11 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cross=1
 [ "${1-}" = --no-cross ] && cross=0
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $*"; }
+# ok, not_ok, skip, tap_done: tests/lib/tap.sh.
+. "$top/tests/lib/tap.sh"
 show() { sed 's/^/#   /' "$@" | tail -n 30; }
 finish() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ]
+	tap_done
 	exit
 }
 
@@ -86,7 +83,7 @@ if [ -e "$deb_lib" ]; then
 		show "$work/diff"
 	fi
 else
-	skip "Debian's $deb_lib is not installed"
+	skip "the drop-in's symbols file vs Debian's" "Debian's $deb_lib is not installed"
 fi
 
 # ---- 3. lintian
@@ -122,7 +119,7 @@ mapfile -t deps < <(for d in "${debs[@]}"; do dpkg-deb -f "$d" Depends; done |
 root=$work/root
 if ! "$top/scripts/deb-root.sh" test "$root" "${deps[@]}" libxenforeignmemory1 >"$work/root.log" 2>&1; then
 	rc=$?
-	if [ "$rc" = 77 ]; then skip "no Debian 12 root: $(tail -n 1 "$work/root.log")"; else
+	if [ "$rc" = 77 ]; then skip "lintian and install in a Debian 12 root" "no Debian 12 root: $(tail -n 1 "$work/root.log")"; else
 		not_ok "making the Debian 12 root (exit $rc)"; show "$work/root.log"; fi
 	finish
 fi
@@ -214,7 +211,7 @@ if [ "$cross" = 1 ] && [ "$arch" = amd64 ]; then
 	"$top/scripts/build-debs.sh" --arch arm64 --out "$top/build-deb/arm64" \
 		>"$work/cross.log" 2>&1 || rc=$?
 	if [ "$rc" = 77 ]; then
-		skip "arm64 cross build: $(tail -n 1 "$work/cross.log")"
+		skip "arm64 packages" "the arm64 cross build cannot run: $(tail -n 1 "$work/cross.log")"
 	elif [ "$rc" != 0 ]; then
 		not_ok "arm64 cross build (exit $rc)"; show "$work/cross.log"
 	else

@@ -59,10 +59,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-N=0 FAILED=0
-
-ok() { N=$((N + 1)); echo "ok $N - $*"; }
-not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
+# ok, not_ok, tap_done: tests/lib/tap.sh.
+. "$ROOT/tests/lib/tap.sh"
 skip77() { echo "1..0 # SKIP $*"; echo "SKIP: $*" >&2; exit 77; }
 
 main() {
@@ -108,8 +106,7 @@ main() {
 }
 
 finish() {
-    echo "1..$N"
-    [ "$FAILED" -eq 0 ] && exit 0
+    tap_done && exit 0
     exit 1
 }
 
@@ -152,6 +149,8 @@ assemble() {
     local build=$1 arch=$2 only=$3 soak=$4 p=$WORK/payload arches where path args f
     mkdir -p "$p/bin" "$p/lib"
     cp "$HERE/payload/run-tests.sh" "$p/"
+    # The one shell TAP helper; dom0's scripts source ../lib/tap.sh.
+    cp "$ROOT/tests/lib/tap.sh" "$p/lib/"
     : > "$p/programs"
     while read -r arches where args; do
         [ -n "$arches" ] || continue
@@ -214,7 +213,7 @@ host_checks() {
         case $line in
             "ok "*) ok "$tag: host: ${line#* - }" ;;
             "not ok "*) not_ok "$tag: host: ${line#* - }" ;;
-            "1..0 # SKIP"*) N=$((N + 1)); echo "ok $N - $tag: host: analyse-dumps.sh # SKIP${line#1..0 # SKIP}" ;;
+            "1..0 # SKIP"*) skip "$tag: host: analyse-dumps.sh" "${line#1..0 # SKIP }" ;;
             "#"*) echo "$line" ;;
         esac
     done < "$WORK/analyse-$tag"

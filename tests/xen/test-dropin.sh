@@ -5,7 +5,6 @@
 # Needs the lab's guests (XFM_GUEST_* in the environment).
 libdir=${1:-/payload/lib}
 here=$(cd "$(dirname "$0")" && pwd)
-n=0 failed=0
 work=/tmp/dropin
 mkdir -p "$work/lib"
 
@@ -15,9 +14,9 @@ for f in "$libdir"/libxenforeignmemory.so.1*; do
 	[ -e "$f" ] && ln -sf "$f" "$ours/libxenforeignmemory.so.1"
 done
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() { # check DESCRIPTION CMD...
+# ok, not_ok, skip, check, tap_done: tests/lib/tap.sh (in dom0, /payload/lib).
+. "$(dirname "$0")/../lib/tap.sh"
+timed_check() { # timed_check DESCRIPTION CMD...: check, with its time
 	d=$1; shift
 	t0=$(date +%s)
 	if "$@" >"$work/out" 2>&1; then ok "$d ($(($(date +%s) - t0)) s)"; else
@@ -59,11 +58,11 @@ diff_offsets() { # FILE1 FILE2 -> decimal offsets that differ
 core_compare() {
 	g=$1 name=xfm-$1 t=$(date +%s)
 	xl pause "$name"
-	check "$g: xl dump-core with Debian's library (control 1)" \
+	timed_check "$g: xl dump-core with Debian's library (control 1)" \
 		xl dump-core "$name" "$work/$g-deb1.core"
-	check "$g: xl dump-core with ours" \
+	timed_check "$g: xl dump-core with ours" \
 		with_ours xl dump-core "$name" "$work/$g-ours.core"
-	check "$g: xl dump-core with Debian's library (control 2)" \
+	timed_check "$g: xl dump-core with Debian's library (control 2)" \
 		xl dump-core "$name" "$work/$g-deb2.core"
 	xl unpause "$name"
 	diff_offsets "$work/$g-deb1.core" "$work/$g-deb2.core" >"$work/control"
@@ -100,10 +99,10 @@ if [ -n "${XFM_GUEST_PVH_DOMID:-}" ] && [ -x "$here/dropin-compare" ]; then
 	xl pause xfm-pvh
 	region=${XFM_GUEST_PVH_REGION_PFNS%%+*}
 	frames=$((XFM_GUEST_PVH_MEMORY_MB * 256))
-	check "pvh: dropin-compare with Debian's library" \
+	timed_check "pvh: dropin-compare with Debian's library" \
 		"$here/dropin-compare" map "$pdom" 0 "$frames" "$region"
 	cp "$work/out" "$work/map-debian"
-	check "pvh: dropin-compare with ours" \
+	timed_check "pvh: dropin-compare with ours" \
 		with_ours "$here/dropin-compare" map "$pdom" 0 "$frames" "$region"
 	cp "$work/out" "$work/map-ours"
 	xl unpause xfm-pvh
@@ -128,13 +127,13 @@ save_restore() {
 	eval pfn=\$XFM_GUEST_$(echo "$g" | tr a-z A-Z)_MARKER_PFN
 	eval ref=\$XFM_GUEST_$(echo "$g" | tr a-z A-Z)_MARKER_FILE
 	run_with() { if [ "$1" = ours ]; then shift; with_ours "$@"; else shift; "$@"; fi; }
-	check "$g: xl save through $saver" run_with "$saver" xl save "$name" "$work/$g.save"
-	check "$g: xl restore of that file through $restorer" run_with "$restorer" xl restore "$work/$g.save"
+	timed_check "$g: xl save through $saver" run_with "$saver" xl save "$name" "$work/$g.save"
+	timed_check "$g: xl restore of that file through $restorer" run_with "$restorer" xl restore "$work/$g.save"
 	rm -f "$work/$g.save"
 	domid=$(xl domid "$name" 2>/dev/null)
-	check "$g: restored guest is running (domid $domid)" \
+	timed_check "$g: restored guest is running (domid $domid)" \
 		sh -c "xl list '$name' | grep -q '$name'"
-	check "$g: marker page intact after restore" \
+	timed_check "$g: marker page intact after restore" \
 		"$here/test-xen-live" --check-frame "xen:$domid" "$pfn" "$ref"
 }
 # Each library saves once and restores once, the other's file each time.
@@ -148,11 +147,10 @@ done
 # Xen's own resource-mapping test, with each library.
 tr=/usr/lib/xen-4.17/bin/test-resource
 if [ -x "$tr" ]; then
-	check "Xen's test-resource with Debian's library" "$tr"
-	check "Xen's test-resource with ours" with_ours "$tr"
+	timed_check "Xen's test-resource with Debian's library" "$tr"
+	timed_check "Xen's test-resource with ours" with_ours "$tr"
 else
 	not_ok "Xen's test-resource is missing from dom0 ($tr)"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

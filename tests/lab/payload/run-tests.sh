@@ -8,18 +8,11 @@
 # skipped with its reason, else not ok).  Ends with "1..N".
 # Environment from the host: XFM_LAB_PAGE (4k or 16k: the dom0 kernel's
 # page), XFM_LAB_PROGRAM_TIMEOUT (seconds per program, default 900).
-n=0 failed=0
 export PATH=/payload/bin:$PATH
 work=/tmp/run-tests
 mkdir -p "$work"
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() {
-    desc=$1
-    shift
-    if "$@" > /dev/null 2>&1; then ok "$desc"; else not_ok "$desc"; fi
-}
+# ok, not_ok, skip, check, tap_done: tests/lib/tap.sh, in the payload's lib/.
+. /payload/lib/tap.sh
 
 nonzero_hex() { [ -n "$1" ] && [ $(($1)) -gt 0 ]; }
 
@@ -58,7 +51,7 @@ smoke() {
 # renumber NAME < TAP: the program's lines as this run's, printed as they
 # come (a slow program shows its progress); the counts go through files.
 renumber() {
-    n=$(cat "$work/n") failed=$(cat "$work/failed")
+    TAP_N=$(cat "$work/n") TAP_FAILED=$(cat "$work/failed")
     while IFS= read -r line; do
         case $line in
             "not ok "*) not_ok "$1: ${line#* - }" ;;
@@ -71,8 +64,8 @@ renumber() {
             *) echo "# $line" ;;
         esac
     done
-    echo "$n" > "$work/n"
-    echo "$failed" > "$work/failed"
+    echo "$TAP_N" > "$work/n"
+    echo "$TAP_FAILED" > "$work/failed"
 }
 
 run_programs() {
@@ -89,18 +82,18 @@ run_programs() {
         esac
         echo "# running $name $args"
         t0=$(cut -d' ' -f1 /proc/uptime)
-        echo "$n" > "$work/n"
-        echo "$failed" > "$work/failed"
+        echo "$TAP_N" > "$work/n"
+        echo "$TAP_FAILED" > "$work/failed"
         : > "$work/why"
         echo "?" > "$work/rc"
         # shellcheck disable=SC2086 # ARGS are words
         { timeout "${XFM_LAB_PROGRAM_TIMEOUT:-900}" "/payload/bin/$name" $args \
             < /dev/null 2>&1; echo "XFM-RC $?"; } | renumber "$name"
-        n=$(cat "$work/n") failed=$(cat "$work/failed") rc=$(cat "$work/rc")
+        TAP_N=$(cat "$work/n") TAP_FAILED=$(cat "$work/failed") rc=$(cat "$work/rc")
         secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }')
         case $rc in
             0) ok "$name exited 0 ($secs s)" ;;
-            77) n=$((n + 1)); echo "ok $n - $name # SKIP $(sed 's/^ *//' "$work/why")" ;;
+            77) skip "$name" "$(sed 's/^ *//' "$work/why")" ;;
             *) not_ok "$name exited $rc ($secs s; 124 = timeout)" ;;
         esac
     done < /payload/programs
@@ -108,5 +101,4 @@ run_programs() {
 
 smoke
 run_programs
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -16,13 +16,12 @@ P=/payload
 ours=/usr/lib/aarch64-linux-gnu/xfm
 work=/tmp/arm-tests
 mkdir -p "$work"
-n=0 failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $page: $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $page: $*"; }
-skip() { n=$((n + 1)); echo "ok $n - $page: # SKIP $*"; }
-# check DESCRIPTION CMD...: ok when CMD exits 0; its output shown on failure.
-check() {
+# ok, not_ok, skip, check, tap_done: tests/lib/tap.sh (in dom0, /payload/lib).
+. "$(dirname "$0")/../lib/tap.sh"
+TAP_PREFIX="$page: "
+# logged_check DESCRIPTION CMD...: check, keeping CMD's output in
+# $work/out for the lines after it.
+logged_check() {
 	d=$1; shift
 	if "$@" >"$work/out" 2>&1; then ok "$d"; else
 		not_ok "$d (exit $?)"; sed 's/^/#   /' "$work/out" | tail -n 15
@@ -70,10 +69,10 @@ case $deb in
 esac
 
 # 1, 3, 5, 7 frames at odd frames (+ 7 across the end of RAM), each library.
-check "dropin-compare with Debian's library" \
+logged_check "dropin-compare with Debian's library" \
 	timeout 120 "$P/bin/dropin-compare" map "$dom" "$ram_first" "$ram_frames" "$region"
 cp "$work/out" "$work/map-debian"
-check "dropin-compare with ours" \
+logged_check "dropin-compare with ours" \
 	with_ours timeout 120 "$P/bin/dropin-compare" map "$dom" "$ram_first" "$ram_frames" "$region"
 cp "$work/out" "$work/map-ours"
 grep '^#' "$work/map-ours" | head -n 3
@@ -97,19 +96,19 @@ else
 fi
 
 # Resource mapping through our library (never Debian's with >1 frame on 16K).
-check "our xenforeignmemory_map_resource: grant table, 1 frame maps; >1 refused on a 16 KiB kernel" \
+logged_check "our xenforeignmemory_map_resource: grant table, 1 frame maps; >1 refused on a 16 KiB kernel" \
 	with_ours timeout 60 "$P/bin/dropin-compare" resource "$dom"
 sed 's/^/#   /' "$work/out"
 
 # xl dump-core of the paused guest: byte-identical with both libraries.
 xl pause "$name"
 t=$(now)
-check "xl dump-core with Debian's library" timeout 300 xl dump-core "$name" "$work/xl-debian.core"
+logged_check "xl dump-core with Debian's library" timeout 300 xl dump-core "$name" "$work/xl-debian.core"
 td=$(secs "$t")
 t=$(now)
-check "xl dump-core with ours" with_ours timeout 300 xl dump-core "$name" "$work/xl-ours.core"
+logged_check "xl dump-core with ours" with_ours timeout 300 xl dump-core "$name" "$work/xl-ours.core"
 to=$(secs "$t")
-check "the two xl cores are byte-identical ($(wc -c <"$work/xl-ours.core" 2>/dev/null) bytes; ${td} s Debian, ${to} s ours)" \
+logged_check "the two xl cores are byte-identical ($(wc -c <"$work/xl-ours.core" 2>/dev/null) bytes; ${td} s Debian, ${to} s ours)" \
 	cmp "$work/xl-debian.core" "$work/xl-ours.core"
 rm -f "$work/xl-debian.core"
 
@@ -118,10 +117,10 @@ rm -f "$work/xl-debian.core"
 pattern=$XFM_GUEST_ARM_MARKER_PATTERN
 if [ -x "$P/bin/xfm" ]; then
 	t=$(now)
-	check "xfm dump --format xen-core of the paused guest" \
+	logged_check "xfm dump --format xen-core of the paused guest" \
 		cli -q dump --format xen-core "xen:$dom" "$work/xfm.core"
 	echo "# xfm dump: $(wc -c <"$work/xfm.core" 2>/dev/null) bytes in $(secs "$t") s"
-	check "xfm's core holds the marker page at $marker_addr" \
+	logged_check "xfm's core holds the marker page at $marker_addr" \
 		sh -c "xfm read --raw '$work/xfm.core' $marker_addr 4096 | cmp - '$XFM_GUEST_ARM_MARKER_FILE'"
 	cli search --hex "$work/xfm.core" "$pattern" >"$work/found-xfm" 2>&1
 	if grep -qix "$marker_addr" "$work/found-xfm"; then
@@ -141,7 +140,7 @@ if [ -x "$P/bin/xfm" ]; then
 	echo "# xfm search on xl's core (exit $?): $(head -n 2 "$work/found-xl" | tr '\n' ' ')"
 	rm -f "$work/xfm.core"
 else
-	skip "xfm CLI not in the payload: no xfm dump"
+	skip "xfm dump" "the xfm CLI is not in the payload"
 fi
 rm -f "$work/xl-ours.core"
 xl unpause "$name"
@@ -162,8 +161,8 @@ if [ "$page" = 16k ]; then
 		tail -n 10 "$work/out" | sed 's/^/#   /'
 	fi
 else
-	check "Xen's test-resource with Debian's library" timeout 120 "$tr"
-	check "Xen's test-resource with ours" with_ours timeout 120 "$tr"
+	logged_check "Xen's test-resource with Debian's library" timeout 120 "$tr"
+	logged_check "Xen's test-resource with ours" with_ours timeout 120 "$tr"
 fi
 
 # Nothing above may have made the kernel complain about its page tables.
@@ -176,5 +175,4 @@ if [ "$bugs" = 0 ]; then ok "no BUG/Oops in dom0's dmesg"; else
 	not_ok "$bugs BUG/Oops lines in dom0's dmesg"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

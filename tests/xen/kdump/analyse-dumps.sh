@@ -32,9 +32,8 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-N=0 FAILED=0
-ok() { N=$((N + 1)); echo "ok $N - $*"; }
-not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
+# ok, not_ok, tap_done: tests/lib/tap.sh.
+. "$ROOT/tests/lib/tap.sh"
 diag() { sed 's/^/#   /'; }
 
 XFM=$ROOT/build-ci/tools/xfm/xfm
@@ -205,8 +204,7 @@ main() {
 }
 
 finish() {
-	echo "1..$N"
-	[ "$FAILED" = 0 ]
+	tap_done
 	exit
 }
 

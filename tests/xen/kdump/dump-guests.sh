@@ -24,9 +24,8 @@
 # is RAM). TAP.
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+# ok, not_ok, skip, check, tap_done: tests/lib/tap.sh (in dom0, /payload/lib).
+. "$(dirname "$0")/../lib/tap.sh"
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 secs() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -148,5 +147,4 @@ if lab-export "$tmp/kdump-guests.txt"; then
 else
 	not_ok "lab-export kdump-guests.txt"
 fi
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_done

@@ -2,13 +2,14 @@
 # Build test-mount-xen: a self-extracting lab test (tests/lab/run-lab-tests.sh
 # runs it in dom0).  The dom0 image has no FUSE: the guest kernel's fuse.ko
 # and the CLI's libraries travel inside it.
-#   make-payload.sh OUT XFM MOUNT-XEN-SH
+#   make-payload.sh OUT XFM MOUNT-XEN-SH TAP-SH
 set -eu
-out=$1 xfm=$2 body=$3
+out=$1 xfm=$2 body=$3 tap=$4
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "$xfm" "$tmp/xfm"
 cp "$body" "$tmp/mount-xen.sh"
+cp "$tap" "$tmp/tap.sh"
 for lib in libxfm.so.0 libfuse3.so.3 libjson-c.so.5; do
 	p=$(ldd "$xfm" | awk -v l="$lib" '$1 == l { print $3 }')
 	[ -n "$p" ] && cp -L "$p" "$tmp/$lib"

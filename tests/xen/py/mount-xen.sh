@@ -1,17 +1,14 @@
 #!/bin/sh
 # In the x86 lab's dom0 (busybox): `xfm mount` of the live PVH guest.
 # Run by test-mount-xen (self-extracting: xfm, libfuse3, libjson-c and the
-# kernel's fuse.ko unpacked in DIR).  Prints TAP; exit 0/1, 77 skip.
+# kernel's fuse.ko unpacked in DIR, with tests/lib/tap.sh).  Prints TAP; exit 0/1, 77 skip.
 #   mount-xen.sh DIR
 dir=$1
 . /run/xfm-guests
 export LD_LIBRARY_PATH="$dir:/payload/lib"
 X="$dir/xfm"
 m=/tmp/xfm-py-mnt
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
-check() { what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+. "$dir/tap.sh"
 
 # The guest's current id: save/restore in earlier lab programs changes it.
 domid=${XFM_GUEST_PVH_DOMID:-}
@@ -66,5 +63,4 @@ wait $pid
 rc=$?
 check "SIGTERM: xfm mount exits 0 ($rc) and DIR is unmounted" \
 	sh -c "[ $rc = 0 ] && ! grep -q ' $m ' /proc/mounts"
-echo "1..$n"
-exit $fail
+tap_done

@@ -25,12 +25,11 @@ case ${1:-} in
     '') ;;
     *) echo "usage: $0 [--no-kernel]" >&2; exit 2 ;;
 esac
-n=0 failed=0
 tmp=$(mktemp -d /tmp/test-vm-xen.XXXXXX)
 paused='' release=''
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+# ok, not_ok, skip, check, tap_done: tests/lib/tap.sh (in dom0, /payload/lib).
+. "$(dirname "$0")/../lib/tap.sh"
 tap() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2"; fi; }
 cleanup() {
     [ -n "$paused" ] && xl unpause "$paused" 2> /dev/null
@@ -162,5 +161,4 @@ for r in $release; do
     tap $? "${rest#*:}: the marker stopped spinning when released"
 done
 stamp "released"
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_done
