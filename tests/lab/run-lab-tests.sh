@@ -110,37 +110,37 @@ finish() {
     exit 1
 }
 
-cross_build() {
-    local build=$1 rc=0 t0=$SECONDS
-    timeout 1800 "$ROOT/lab/arm64/cross-build.sh" "$build" > "$WORK/build.log" 2>&1 || rc=$?
+# setup_step WHAT CMD...: a host step before the boots (30 min at most).
+# Exit 77 means it cannot run here: the whole lab is skipped (skip77
+# fails under CI=true in scripts/test.sh); another failure ends the run.
+setup_step() {
+    local what=$1 rc=0 t0=$SECONDS log
+    shift
+    log=$WORK/setup-${1##*/}.log
+    timeout 1800 "$@" > "$log" 2>&1 || rc=$?
     if [ "$rc" = 77 ]; then
-        tail -n 5 "$WORK/build.log" >&2
-        skip77 "the arm64 packages or tools cannot be had here"
+        tail -n 5 "$log" >&2
+        skip77 "$what cannot be made here"
     elif [ "$rc" != 0 ]; then
-        not_ok "arm64 cross build (lab/arm64/cross-build.sh $build, exit $rc)"
-        tail -n 25 "$WORK/build.log" | sed 's/^/#   /'
+        not_ok "$what (${*#"$ROOT/"}, exit $rc)" "$(tail -n 25 "$log")"
         finish
     fi
-    ok "arm64 cross build ($((SECONDS - t0)) s)"
+    SETUP_SECS=$((SECONDS - t0))
+}
+
+cross_build() {
+    setup_step "the arm64 cross build" "$ROOT/lab/arm64/cross-build.sh" "$1"
+    ok "arm64 cross build ($SETUP_SECS s)"
 }
 
 # The arm64 Debian packages (reused when built from the same tree, as the
 # deb stage of scripts/test.sh does first).
 DEBS=''
 build_debs() {
-    local rc=0 t0=$SECONDS
     DEBS=$ROOT/build-deb/arm64
-    timeout 1800 "$ROOT/scripts/build-debs.sh" --arch arm64 --out "$DEBS" \
-        > "$WORK/debs.log" 2>&1 || rc=$?
-    if [ "$rc" = 77 ]; then
-        tail -n 5 "$WORK/debs.log" >&2
-        skip77 "the arm64 Debian packages cannot be built here"
-    elif [ "$rc" != 0 ]; then
-        not_ok "arm64 Debian packages (scripts/build-debs.sh --arch arm64, exit $rc)"
-        tail -n 25 "$WORK/debs.log" | sed 's/^/#   /'
-        finish
-    fi
-    ok "arm64 Debian packages for dom0: $(find "$DEBS" -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' ! -name '*-dev_*' -printf '%f ')($((SECONDS - t0)) s)"
+    setup_step "the arm64 Debian packages" \
+        "$ROOT/scripts/build-debs.sh" --arch arm64 --out "$DEBS"
+    ok "arm64 Debian packages for dom0: $(find "$DEBS" -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' ! -name '*-dev_*' -printf '%f ')($SETUP_SECS s)"
 }
 
 # Payload: run-tests.sh, programs (the list), bin/ (programs, xfm,
