@@ -389,7 +389,13 @@ static PyObject *Source_readinto(Source *self, PyObject *args, PyObject *kw)
 	return PyLong_FromSsize_t(view.len);
 }
 
-static PyObject *Source_write(Source *self, PyObject *args)
+/* xfm_write and xfm_write_va take the same arguments. */
+typedef int (*write_fn)(xfm_handle *h, uint64_t addr, const void *buf,
+			uint64_t len);
+
+/* write(addr, data) and write_va(va, data): the number of bytes written. */
+static PyObject *write_from_buffer(Source *self, PyObject *args,
+				   write_fn store)
 {
 	unsigned long long addr;
 	Py_buffer view;
@@ -402,13 +408,18 @@ static PyObject *Source_write(Source *self, PyObject *args)
 		return NULL;
 	}
 	Py_BEGIN_ALLOW_THREADS
-	rc = xfm_write(self->h, addr, view.buf, (uint64_t)view.len);
+	rc = store(self->h, addr, view.buf, (uint64_t)view.len);
 	Py_END_ALLOW_THREADS
 	leave(self);
 	PyBuffer_Release(&view);
 	if (rc < 0)
 		return raise_last(rc);
 	return PyLong_FromSsize_t(view.len);
+}
+
+static PyObject *Source_write(Source *self, PyObject *args)
+{
+	return write_from_buffer(self, args, xfm_write);
 }
 
 static PyObject *Source_invalidate(Source *self, PyObject *args)
@@ -540,24 +551,7 @@ static PyObject *Source_read_va(Source *self, PyObject *args, PyObject *kw)
 
 static PyObject *Source_write_va(Source *self, PyObject *args)
 {
-	unsigned long long va;
-	Py_buffer view;
-	int rc;
-
-	if (!PyArg_ParseTuple(args, "Ky*", &va, &view))
-		return NULL;
-	if (enter(self)) {
-		PyBuffer_Release(&view);
-		return NULL;
-	}
-	Py_BEGIN_ALLOW_THREADS
-	rc = xfm_write_va(self->h, va, view.buf, (uint64_t)view.len);
-	Py_END_ALLOW_THREADS
-	leave(self);
-	PyBuffer_Release(&view);
-	if (rc < 0)
-		return raise_last(rc);
-	return PyLong_FromSsize_t(view.len);
+	return write_from_buffer(self, args, xfm_write_va);
 }
 
 static PyObject *Source_set_vm_root(Source *self, PyObject *args,
