@@ -6,7 +6,7 @@ one run, for every compression both have (issue 14).
   bench/bench-kdump.py [--build DIR] [--mib N] [--reps N] [--elf FILE]
                        [--out FILE]
 
-The ELF: a Debian kernel guest under QEMU (tests/mount/linux_guest.py, N
+The ELF: a Debian kernel guest under QEMU (tests/lib/linux_guest.py, N
 MiB, default 1024) whose page cache holds a mix the way a used machine's
 memory does: a quarter of RAM of random bytes (incompressible), an eighth
 of copies of the guest's own busybox binary (compressible), the rest what
@@ -38,7 +38,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "mount"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 CODECS = [("zlib", ["-c"]), ("lzo", ["-l"]), ("none", [])]
 

@@ -119,7 +119,7 @@ XFM_EXPORT int64_t xfm_get_ranges_alloc(xfm_handle *h, uint64_t addr,
 {
 	uint64_t last = len > UINT64_MAX - addr ? UINT64_MAX : addr + len - 1;
 	xfm_range *r;
-	size_t k = 0;
+	size_t k = 0, nr;
 	int rc;
 
 	if (!h || !out)
@@ -130,8 +130,9 @@ XFM_EXPORT int64_t xfm_get_ranges_alloc(xfm_handle *h, uint64_t addr,
 	rc = lock_ranges(h);
 	if (rc < 0)
 		return rc;
-	r = calloc(h->nr_ranges ? h->nr_ranges : 1, sizeof(*r));
-	for (size_t i = 0; r && i < h->nr_ranges; i++) {
+	nr = h->nr_ranges;
+	r = calloc(nr ? nr : 1, sizeof(*r));
+	for (size_t i = 0; r && i < nr; i++) {
 		uint64_t s = h->ranges[i].start, e = last_byte(&h->ranges[i]);
 
 		s = s > addr ? s : addr;
@@ -141,7 +142,8 @@ XFM_EXPORT int64_t xfm_get_ranges_alloc(xfm_handle *h, uint64_t addr,
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!r)
-		return xfm_fail(-ENOMEM, "%s: out of memory", h->src->label);
+		return xfm_fail(-ENOMEM, "%s: out of memory for a list of %zu "
+				"ranges", h->src->label, nr);
 	if (!k)
 		free(r);
 	*out = k ? r : NULL;

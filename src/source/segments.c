@@ -27,8 +27,12 @@ int xfm_segs_add(struct xfm_segs *s, const struct xfm_seg *seg)
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct xfm_seg *v = realloc(s->v, cap * sizeof(*v));
 
+		/* A dump with millions of ranges: say how far it got. */
 		if (!v)
-			return -ENOMEM;
+			return xfm_fail(-ENOMEM, "%s: out of memory for the "
+					"memory map after %zu ranges (at file "
+					"offset 0x%llx)", seg->path ? seg->path :
+					"source", s->n, (unsigned long long)seg->off);
 		s->v = v;
 		s->cap = cap;
 	}
@@ -126,7 +130,9 @@ int xfm_segs_ranges(const struct xfm_segs *s, uint64_t fs, xfm_range **out,
 	size_t k = 0;
 
 	if (!r)
-		return -ENOMEM;
+		return xfm_fail(-ENOMEM, "%s: out of memory for a list of "
+				"%zu ranges", s->n && s->v[0].path ?
+				s->v[0].path : "source", s->n);
 	for (size_t i = 0; i < s->n; i++) {
 		uint64_t start = s->v[i].addr / fs * fs;
 		uint64_t end = s->v[i].addr + s->v[i].len - 1;

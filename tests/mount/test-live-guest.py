@@ -26,30 +26,17 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 top = os.path.dirname(os.path.dirname(here))
-sys.path.insert(0, here)
+sys.path.insert(0, os.path.join(top, "tests", "lib"))
 from linux_guest import LinuxGuest, missing  # noqa: E402
+from tap import Tap  # noqa: E402
 
 build = os.path.abspath(sys.argv[1])
 sys.path.insert(0, os.path.join(build, "python"))
 xfm_cli = os.path.join(build, "tools", "xfm", "xfm")
 os.environ["XFM_CLI"] = xfm_cli
-n = 0
-failed = 0
-
-
-def tap(ok, what, detail=""):
-    global n, failed
-    n += 1
-    failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    for line in detail.strip().splitlines():
-        print(f"# {line}")
-    sys.stdout.flush()
-
-
-def skip_all(why):
-    print(f"1..0 # SKIP {why}")
-    sys.exit(77)
+t = Tap()
+tap = t.ok
+skip_all = Tap.skip_all
 
 
 TASKS = """
@@ -186,5 +173,4 @@ if __name__ == "__main__":
         main()
     except Exception as e:  # a crash of the harness is a failure with why
         tap(False, f"live guest harness: {type(e).__name__}: {e}")
-    print(f"1..{n}")
-    sys.exit(1 if failed else 0)
+    sys.exit(t.done())

@@ -34,6 +34,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "lib"))
+from qmp import QMP  # noqa: E402
+from tap import Tap  # noqa: E402
+
 
 def cpio_newc(files):
     """A newc archive of {name: (mode, bytes)}."""
@@ -49,42 +54,6 @@ def cpio_newc(files):
         out += b"\0" * ((4 - len(out) % 4) % 4)
         ino += 1
     return bytes(out)
-
-
-class QMP:
-    def __init__(self, path, timeout=60):
-        self.s = socket.socket(socket.AF_UNIX)
-        end = time.time() + timeout
-        while True:
-            try:
-                self.s.connect(path)
-                break
-            except OSError:
-                if time.time() > end:
-                    raise
-                time.sleep(0.1)
-        self.f = self.s.makefile("rb")
-        self.recv()
-        self.cmd("qmp_capabilities")
-
-    def recv(self):
-        while True:
-            m = json.loads(self.f.readline())
-            if "event" not in m:
-                return m
-
-    def cmd(self, name, **args):
-        self.s.sendall(json.dumps({"execute": name, "arguments": args}).encode())
-        m = self.recv()
-        if "error" in m:
-            raise RuntimeError("QMP %s: %s" % (name, m["error"]))
-        return m["return"]
-
-    def hmp(self, line):
-        return self.cmd("human-monitor-command", **{"command-line": line})
-
-    def close(self):
-        self.s.close()
 
 
 class GDB:
@@ -290,21 +259,6 @@ def compare(vas, ref, got):
     return agree, mapped, unmapped, bad
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, msg, diag=()):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, msg))
-        for d in diag if not cond else ():
-            print("#   " + d)
-        sys.stdout.flush()
-
-
 def vmcoreinfo(xfm, source):
     """VMCOREINFO text: xfm info gives the note's guest-physical address."""
     p = subprocess.run([xfm, "--json", "info", source], stdout=subprocess.PIPE,
@@ -489,8 +443,7 @@ def main():
         with open(a.json + ".tmp", "w") as f:
             json.dump(result, f, indent=1)
         os.rename(a.json + ".tmp", a.json)
-    print("1..%d" % tap.n)
-    return 1 if tap.failed else 0
+    return tap.done()
 
 
 if __name__ == "__main__":

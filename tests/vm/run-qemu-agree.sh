@@ -48,15 +48,14 @@ arm64_kernels() {
 		arm64_stage "$LAB/arm64-stage" >/dev/null || return 1
 }
 
-N=0
-FAILED=0
+# ok, not_ok, tap_done: tests/lib/tap.sh.
+. "$ROOT/tests/lib/tap.sh"
 for g in $GUESTS; do
 	case $g in
 	x86_64-*) k=$KX; init=$WORK/init-x86_64 ;;
 	arm64-*)
 		if [ -z "${ARM64_KERNEL_4K:-}" ] && ! arm64_kernels; then
-			N=$((N + 1)); FAILED=$((FAILED + 1))
-			echo "not ok $N - $g: the arm64 kernels could not be staged"
+			not_ok "$g: the arm64 kernels could not be staged"
 			continue
 		fi
 		if [ "$g" = arm64-4k ]; then k=$ARM64_KERNEL_4K; else k=$ARM64_KERNEL_16K; fi
@@ -71,19 +70,15 @@ for g in $GUESTS; do
 	rc=$?
 	while IFS= read -r line; do
 		case $line in
-		"ok "*|"not ok "*)
-			N=$((N + 1))
-			[[ $line == "not ok"* ]] && FAILED=$((FAILED + 1))
-			echo "$line" | sed -E "s/^(ok|not ok) [0-9]+/\\1 $N/" ;;
+		"not ok "*) not_ok "${line#* - }" ;;
+		"ok "*) ok "${line#* - }" ;;
 		1..*) ;;
 		*) echo "$line" ;;
 		esac
 	done <"$WORK/$g.tap"
 	echo "# $g: $((SECONDS - t0)) s (exit $rc)"
 	if [ $rc != 0 ] && ! grep -q "^not ok" "$WORK/$g.tap"; then
-		N=$((N + 1)); FAILED=$((FAILED + 1))
-		echo "not ok $N - $g: qemu-agree.py exit $rc"
+		not_ok "$g: qemu-agree.py exit $rc"
 	fi
 done
-echo "1..$N"
-[ "$FAILED" = 0 ]
+tap_done

@@ -4,7 +4,7 @@
 
   test-qemu-kdump.py BUILD-DIR
 
-A Debian kernel guest under QEMU (tests/mount/linux_guest.py, 128 MiB,
+A Debian kernel guest under QEMU (tests/lib/linux_guest.py, 128 MiB,
 TCG) is paused (QMP "stop"), then QEMU dumps it with dump-guest-memory,
 once as ELF and once in every kdump format this QEMU offers
 (query-dump-guest-memory-capability: Debian's QEMU 7.2 offers kdump-zlib
@@ -19,56 +19,20 @@ stage, see scripts/test.sh).
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(here), "mount"))
+sys.path.insert(0, os.path.join(os.path.dirname(here), "lib"))
 from linux_guest import LinuxGuest, missing  # noqa: E402
+from qmp import QMP  # noqa: E402
+from tap import Tap  # noqa: E402
 
 xfm = os.path.join(os.path.abspath(sys.argv[1]), "tools", "xfm", "xfm")
-n = failed = 0
-
-
-def tap(ok, what, detail=""):
-    global n, failed
-    n += 1
-    failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    for line in detail.strip().splitlines():
-        print(f"#   {line}")
-    sys.stdout.flush()
-
-
-class QMP:
-    """Commands on QEMU's QMP socket, one at a time."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(path)
-        self.f = self.s.makefile("rb")
-        self.reply()
-        self.cmd("qmp_capabilities")
-
-    def reply(self):
-        while True:
-            m = json.loads(self.f.readline())
-            if "event" not in m:
-                return m
-
-    def cmd(self, name, **args):
-        self.s.sendall(json.dumps({"execute": name,
-                                   "arguments": args}).encode())
-        m = self.reply()
-        if "error" in m:
-            raise RuntimeError(f"QMP {name}: {m['error']}")
-        return m["return"]
-
-    def close(self):
-        self.s.close()
+t = Tap()
+tap = t.ok
 
 
 def ranges(path):
@@ -126,8 +90,7 @@ def check(elf, path, fmt, elf_ranges):
 def main():
     why = missing()
     if why:
-        print(f"1..0 # SKIP {why}")
-        sys.exit(77)
+        Tap.skip_all(why)
     tmp = tempfile.mkdtemp(prefix="xfm-qemu-kdump.")
     g = LinuxGuest(os.path.join(tmp, "guest"), mem_mb=128)
     try:
@@ -166,5 +129,4 @@ if __name__ == "__main__":
         main()
     except Exception as e:  # a crash of the harness is a failure with why
         tap(False, f"harness: {type(e).__name__}: {e}")
-    print(f"1..{n}")
-    sys.exit(1 if failed else 0)
+    sys.exit(t.done())

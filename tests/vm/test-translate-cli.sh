@@ -11,16 +11,13 @@ XFM=${1:?usage: test-translate-cli.sh XFM}
 PY=$(command -v /usr/bin/python3 || command -v python3)
 T=$(mktemp -d /tmp/xfm-vm-cli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-N=0
-FAILED=0
-pass() { N=$((N + 1)); echo "ok $N - $1"; }
-fail() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; shift
-	 for l in "$@"; do printf '#   %s\n' "$l"; done; }
+# ok, not_ok WHAT [DIAG...], tap_done: tests/lib/tap.sh.
+. "$(dirname "$0")/../lib/tap.sh"
 run() { "$XFM" "$@" >"$T/out" 2>"$T/err"; RC=$?; OUT=$(cat "$T/out")
 	ERR=$(cat "$T/err"); }
 expect() { # NAME RC OUT
-	if [ "$RC" = "$2" ] && [ "$OUT" = "$3" ]; then pass "$1"
-	else fail "$1" "rc $RC (want $2)" "out: $OUT" "want: $3" "err: $ERR"
+	if [ "$RC" = "$2" ] && [ "$OUT" = "$3" ]; then ok "$1"
+	else not_ok "$1" "rc $RC (want $2)" "out: $OUT" "want: $3" "err: $ERR"
 	fi
 }
 
@@ -60,42 +57,41 @@ got=$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; d=json.load(sys.stdin)
 t=d["translations"]; print(d["root"]["mode"], d["root"]["origin"], len(t),
 t[0]["pa"], t[0]["page_size"], t[1]["mapped"], t[1]["reason"])')
 [ "$RC" = 4 ] && [ "$got" = "x86_64 given 2 77824 4096 False outside the address space" ] &&
-	pass "translate --json from stdin" || fail "translate --json from stdin" "$RC $got"
+	ok "translate --json from stdin" || not_ok "translate --json from stdin" "$RC $got"
 
 run translate "$IMG" 0x1000
 [ "$RC" = 1 ] && [[ "$ERR" == *"no page-table root"* ]] &&
-	pass "translate without a root: one-line error" || fail "no root" "$RC $ERR"
+	ok "translate without a root: one-line error" || not_ok "no root" "$RC $ERR"
 
 run translate --root bogus:1 "$IMG" 0x1000
 [ "$RC" = 2 ] && [[ "$ERR" == *"unknown mode"* ]] &&
-	pass "--root with a bad mode: usage error" || fail "bad root" "$RC $ERR"
+	ok "--root with a bad mode: usage error" || not_ok "bad root" "$RC $ERR"
 
 run translate --root arm64:1,2 "$IMG" 0x1000
 [ "$RC" = 2 ] && [[ "$ERR" == *"TTBR0,TTBR1,TCR"* ]] &&
-	pass "--root arm64 needs three values" || fail "arm64 root" "$RC $ERR"
+	ok "--root arm64 needs three values" || not_ok "arm64 root" "$RC $ERR"
 
 # read --va across the pages 0..1 boundary: PA 0x12ffc.. then 0x11000..
 want=$(dd if="$IMG" bs=1 skip=$((0x12ffc)) count=4 2>/dev/null; dd if="$IMG" bs=1 skip=$((0x11000)) count=4 2>/dev/null)
 run read --va --root $R --raw "$IMG" 0xffc 8
-[ "$RC" = 0 ] && [ "$OUT" = "$want" ] && pass "read --va: bytes from both physical pages" ||
-	fail "read --va bytes" "'$OUT' want '$want'"
+[ "$RC" = 0 ] && [ "$OUT" = "$want" ] && ok "read --va: bytes from both physical pages" ||
+	not_ok "read --va bytes" "'$OUT' want '$want'"
 
 run read --va --root $R --raw "$IMG" 0x3ffc 8
 [ "$RC" = 1 ] && [[ "$ERR" == *"VA 0x4000 not mapped"* ]] &&
-	pass "read --va into an unmapped page fails naming the VA" || fail "read --va unmapped" "$RC $ERR"
+	ok "read --va into an unmapped page fails naming the VA" || not_ok "read --va unmapped" "$RC $ERR"
 
 run read --root $R "$IMG" 0 8
-[ "$RC" = 2 ] && pass "read --root without --va: usage error" || fail "read --root" "$RC"
+[ "$RC" = 2 ] && ok "read --root without --va: usage error" || not_ok "read --root" "$RC"
 
 run search --va --root $R --range 0x200000+0x1000 "$IMG" needle
 expect "search --va: match at its virtual address" 0 "0x200123"
 
 run search --va --root $R "$IMG" needle
-[ "$RC" = 2 ] && pass "search --va needs --range" || fail "search --va no range" "$RC"
+[ "$RC" = 2 ] && ok "search --va needs --range" || not_ok "search --va no range" "$RC"
 
 run write --va --root $R "$IMG" 0x1000 --hex 00 --force-write
 [ "$RC" = 3 ] || [ "$RC" = 1 ] && [[ "$ERR" == *"read-only"* ]] &&
-	pass "write --va on a dump: read-only" || fail "write --va ro" "$RC $ERR"
+	ok "write --va on a dump: read-only" || not_ok "write --va ro" "$RC $ERR"
 
-echo "1..$N"
-[ "$FAILED" = 0 ]
+tap_done
