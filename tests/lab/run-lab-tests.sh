@@ -50,6 +50,7 @@ arm16k tree:tests/xen/kdump/dump-guests.sh
 #   --soak S   also run the soak (tests/xen/test-xen-soak) for S seconds
 #              and put its JSON in XFM_LAB_OUT (default: none in this run)
 # Environment: XFM_LAB_TIMEOUT (payload limit per boot, default 1500),
+#   XFM_LAB_PROGRAM_TIMEOUT (limit per program in dom0, default 900),
 #   XFM_LAB_ENV ("NAME=VALUE ..." set for the programs in dom0, e.g.
 #   XFM_FAULTS_ONLY="reads balloon" to run only those parts of the faults),
 #   XFM_LAB_OUT (keep console.log and exports there), XFM_LAB_DIR (cache).
@@ -234,7 +235,7 @@ boot() {
     echo "# booting the $arch lab${page:+ ($page dom0)}"
     "$ROOT/lab/lab.sh" --arch "$arch" ${page:+--kernel-page "$page"} --guests "$guests" \
         --payload "$WORK/payload" ${DEBS:+--debs "$DEBS"} \
-        --run "${XFM_LAB_ENV:-} XFM_LAB_PAGE=${page:-4k} XFM_LAB_PROGRAM_TIMEOUT=900 sh ./run-tests.sh" \
+        --run "${XFM_LAB_ENV:-} XFM_LAB_PAGE=${page:-4k} XFM_LAB_PROGRAM_TIMEOUT=${XFM_LAB_PROGRAM_TIMEOUT:-900} sh ./run-tests.sh" \
         --timeout "${XFM_LAB_TIMEOUT:-1500}" --guest-timeout 300 --out "$out" \
         > "$WORK/tap-$tag" 2> "$WORK/lab-$tag.log" || rc=$?
     [ "$rc" = 77 ] && { tail -n 5 "$WORK/lab-$tag.log" >&2; skip77 "the $arch lab cannot run here"; }
