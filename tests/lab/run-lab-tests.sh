@@ -73,7 +73,7 @@ main() {
             --pages) pages=$2; shift 2 ;;
             --only) only="$only $2"; shift 2 ;;
             --soak) soak=$2; shift 2 ;;
-            -h | --help) sed -n '2,44p' "${BASH_SOURCE[0]}"; exit 0 ;;
+            -h | --help) sed -n '2,/^set -euo/{/^#/p}' "${BASH_SOURCE[0]}"; exit 0 ;;
             *) echo "usage: $0 [--arch x86_64|arm64] [--build DIR] [--pages LIST] [--only NAME] [--soak SECONDS]" >&2
                exit 2 ;;
         esac
