@@ -27,6 +27,10 @@
  * vCPU, the vCPU's page-table root is then the marker's own, so dom0 can
  * pause the guest and translate the marker's virtual address through the
  * vCPU's registers.  Each spin ends with XFM-MARKER-SPUN.
+ * u64 at 32 = processes asked for (dom0 raises it), u64 at 40 = the pid of
+ * the last one started: for each request the marker forks a child named
+ * "xfm-late" (comm) that sleeps for ever, so that dom0 can see a process
+ * appear in a live guest.  Each start prints XFM-MARKER-STARTED pid=<pid>.
  *
  * "marker --emit-page SEED TAG" and "marker --emit-region SEED" write the
  * expected bytes to stdout: dom0 uses them to give tests reference files.
@@ -54,6 +58,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -249,8 +254,31 @@ static void spin(volatile uint64_t *ctrl)
     ctrl[2] = 0;
 }
 
-/* Never returns: reports changes of the tag bytes that dom0 makes, and
- * spins when asked to. */
+/* Starts the processes dom0 asked for in ctrl[4] (see the top). */
+static void start_late(volatile uint64_t *ctrl)
+{
+    static uint64_t started;
+
+    while (started < ctrl[4]) {
+        pid_t pid = fork();
+
+        if (pid < 0) {
+            printf("XFM-MARKER-WARNING fork: %s\n", strerror(errno));
+            return;
+        }
+        if (pid == 0) {
+            prctl(PR_SET_NAME, "xfm-late", 0, 0, 0);
+            for (;;)
+                pause();
+        }
+        started++;
+        ctrl[5] = (uint64_t)pid;
+        printf("XFM-MARKER-STARTED pid=%d\n", (int)pid);
+    }
+}
+
+/* Never returns: reports changes of the tag bytes that dom0 makes, spins
+ * and starts processes when asked to. */
 static void watch(int pagemap, volatile unsigned char *page, uint64_t pfn,
                   volatile uint64_t *ctrl)
 {
@@ -261,6 +289,7 @@ static void watch(int pagemap, volatile unsigned char *page, uint64_t pfn,
         sleep_ms(200);
         if (ctrl[2])
             spin(ctrl);
+        start_late(ctrl);
         memcpy(now, (const void *)page, sizeof(now));
         if (memcmp(now, seen, TAG_LEN)) {
             memcpy(seen, now, TAG_LEN);
@@ -374,6 +403,11 @@ int main(int argc, char **argv)
     madvise(region, (size_t)REGION_PAGES * PAGE, MADV_HUGEPAGE);
     madvise(page, PAGE, MADV_NOHUGEPAGE);
     madvise(ctrl, PAGE, MADV_NOHUGEPAGE);
+    /* start_late() forks: without this the parent's next store to a
+     * shared copy-on-write page would move it to a new frame. */
+    madvise(region, (size_t)REGION_PAGES * PAGE, MADV_DONTFORK);
+    madvise(page, PAGE, MADV_DONTFORK);
+    madvise(ctrl, PAGE, MADV_DONTFORK);
     memset(ctrl, 0, PAGE);
     memcpy(ctrl, "XFM-MARKER-CTRL", 16);
     fill_region(region, seed);

@@ -36,7 +36,7 @@ if [ "$LAB_PIN" = 1 ]; then
 else
     LAB_SMP=2 LAB_DOM0_VCPUS="dom0_max_vcpus=2"
 fi
-XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M $LAB_DOM0_VCPUS"
+XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M $LAB_DOM0_VCPUS"
 XEN_CMDLINE+=" loglvl=all guest_loglvl=all noreboot serial_tx_buffer=256k"
 # Scrubbing free RAM at boot costs minutes of emulated CPU; nothing here needs it.
 XEN_CMDLINE+=" bootscrub=0"
@@ -92,7 +92,7 @@ arch_guest_cfg_extra() {
 arch_qemu_command() {
     local xen=$1 kernel=$2 initrd=$3
     printf '%s\n' "$ARCH_QEMU" -accel "tcg,thread=$LAB_TCG_THREAD" -cpu "$LAB_CPU" -machine q35 \
-        -smp "$LAB_SMP" -m 2048 -nographic -serial stdio -monitor none -no-reboot -net none \
+        -smp "$LAB_SMP" -m 2560 -nographic -serial stdio -monitor none -no-reboot -net none \
         -kernel "$xen" -append "$XEN_CMDLINE" -initrd "$kernel $DOM0_CMDLINE,$initrd"
 }
 

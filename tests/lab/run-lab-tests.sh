@@ -167,6 +167,11 @@ assemble() {
         [ "$arches" = arm16k ] && args="--only-page 16k${args:+ $args}"
         echo "$f $args" >> "$p/programs"
     done <<< "$LAB_PROGRAMS"
+    # test-mount-xen runs drgn in dom0 when /payload/drgn holds it.
+    if grep -q '^test-mount-xen' "$p/programs"; then
+        "$ROOT/tests/xen/py/stage-drgn.sh" "$p/drgn" > "$WORK/stage-drgn.log" 2>&1 ||
+            not_ok "drgn for dom0 (tests/xen/py/stage-drgn.sh)" "$(tail -n 5 "$WORK/stage-drgn.log")"
+    fi
     if [ -n "$soak" ]; then
         cp "$build/tests/xen/test-xen-soak" "$p/bin/"
         echo "test-xen-soak --seconds $soak --export soak.json" >> "$p/programs"

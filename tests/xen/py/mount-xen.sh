@@ -10,6 +10,79 @@ X="$dir/xfm"
 m=/tmp/xfm-py-mnt
 . "$dir/tap.sh"
 
+# fact WORD KEY: KEY=value from the guest console's last line starting WORD.
+fact() {
+	tr -d '\r' < "$XFM_GUEST_PVH_CONSOLE_LOG" | grep "^$1 " | tail -n 1 |
+		tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# u32_at ADDR: the little-endian u32 at guest-physical ADDR.
+u32_at() {
+	# shellcheck disable=SC2046 # four words
+	set -- $("$X" -q read --raw "xen:$domid" "$1" 4 | od -An -v -tx1)
+	echo $((0x$4$3$2$1))
+}
+
+# The tasks whose comm is $1, walked by drgn over DIR/vmcore: "pid pid...".
+TASKS='
+import sys
+from drgn.helpers.linux.pid import for_each_task
+tasks = [(t.comm.string_().decode(), int(t.pid)) for t in for_each_task(prog)]
+print(len(tasks), "tasks;", " ".join(
+    f"{c}={p}" for c, p in sorted(tasks) if c in ("marker", "xfm-late")))
+'
+
+# drgn (Debian's, staged in /payload/drgn by tests/xen/py/stage-drgn.sh)
+# on the mounted live vmcore: the guest's marker processes, then a process
+# the marker starts when dom0 asks through its control page (xfm write),
+# seen on the next walk: live memory, not a snapshot.
+live_drgn() {
+	vm=/payload/drgn/vmlinux
+	echo "$TASKS" > /tmp/xfm-tasks.py
+	mpid=$(fact XFM-MARKER pid) wpid=$(fact XFM-WRITER pid)
+	ctrl=$(($(fact XFM-MARKER-VA ctrl) * 4096))
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	/payload/drgn/bin/drgn -q -c "$m/vmcore" -s "$vm" /tmp/xfm-tasks.py \
+		>/tmp/xfm-walk1 2>&1
+	w1=$(tail -n 1 /tmp/xfm-walk1)
+	if [ "$mpid" -lt "$wpid" ]; then want="marker=$mpid marker=$wpid"
+	else want="marker=$wpid marker=$mpid"; fi
+	secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }')
+	case "$w1" in
+	*"tasks; $want") ok "drgn -c DIR/vmcore walks the live task list: $w1 ($secs s)" ;;
+	*) not_ok "drgn -c DIR/vmcore walks the live task list and finds $want" "$(tail -n 15 /tmp/xfm-walk1)" ;;
+	esac
+
+	# Ask the marker for one process (u64 at 32 of its control page).
+	n=$(($(u32_at $((ctrl + 32))) + 1))
+	"$X" -q write --force-write "xen:$domid" $((ctrl + 32)) \
+		--hex "$(printf '%02x%02x000000000000' $((n & 255)) $((n >> 8 & 255)))"
+	late=0 i=0
+	while [ "$late" = 0 ] && [ $i -lt 60 ]; do
+		sleep 0.5
+		late=$(u32_at $((ctrl + 40)))
+		i=$((i + 1))
+	done
+	/payload/drgn/bin/drgn -q -c "$m/vmcore" -s "$vm" /tmp/xfm-tasks.py \
+		>/tmp/xfm-walk2 2>&1
+	w2=$(tail -n 1 /tmp/xfm-walk2)
+	case "$late $w2" in
+	"0 "*) not_ok "the marker started no process in 30 s (control page at $ctrl)" ;;
+	*"xfm-late=$late") ok "a process the guest started afterwards (xfm-late, pid $late) is on the next walk: $w2" ;;
+	*) not_ok "the next walk shows the guest's new process xfm-late (pid $late)" "before: $w1" "$(tail -n 15 /tmp/xfm-walk2)" ;;
+	esac
+
+	# The CLI does the mount itself (a second, private one).
+	PATH=/payload/drgn/bin:$PATH "$X" -q drgn -s "$vm" "xen:$domid" /tmp/xfm-tasks.py \
+		>/tmp/xfm-walk3 2>&1
+	rc=$?
+	w3=$(tail -n 1 /tmp/xfm-walk3)
+	case "$rc $w3" in
+	"0 "*"$want"*"xfm-late=$late") ok "xfm drgn xen:$domid SCRIPT: $w3" ;;
+	*) not_ok "xfm drgn xen:$domid SCRIPT finds the markers and xfm-late (exit $rc)" "$(tail -n 15 /tmp/xfm-walk3)" ;;
+	esac
+}
+
 # The guest's current id: save/restore in earlier lab programs changes it.
 domid=${XFM_GUEST_PVH_DOMID:-}
 [ -n "$domid" ] && domid=$(xl domid "${XFM_GUEST_PVH_NAME:-xfm-pvh}" 2>/dev/null || echo "$domid")
@@ -58,6 +131,8 @@ check "DIR/info.json names the guest kernel (linux.osrelease)" \
 	grep -q '"linux.osrelease"' "$m/info.json"
 check "DIR/pmem is read-only without --force-write" \
 	sh -c "! (echo x >> '$m/pmem') 2>/dev/null"
+if [ -x /payload/drgn/bin/drgn ]; then live_drgn
+else not_ok "drgn on the live guest: no /payload/drgn (tests/lab/run-lab-tests.sh stages it)"; fi
 kill -TERM $pid
 wait $pid
 rc=$?
