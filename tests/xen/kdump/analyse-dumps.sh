@@ -196,7 +196,7 @@ main() {
 			not_ok "kdump-guests.txt: unknown guest type '$g'" ;;
 		esac
 	done
-	if [ "$N" = 0 ] && [ -n "$SKIPPED" ]; then
+	if [ "$TAP_N" = 0 ] && [ -n "$SKIPPED" ]; then
 		echo "1..0 # SKIP no debug vmlinux for:$SKIPPED"
 		exit 77
 	fi
