@@ -86,7 +86,7 @@ for g in $XFM_GUESTS; do
 	case $g in
 	pv) core_compare pv ;;
 	pvh) if [ "${XFM_LAB_LONG:-0}" = 1 ]; then core_compare pvh; else
-		echo "# pvh: xl dump-core comparison not run (XFM_LAB_LONG=1 runs it: ~12 min under TCG)"; fi ;;
+		echo "# pvh: xl dump-core comparison not run (XFM_LAB_LONG=1 runs it: three dumps of ~1M single-frame maps, 45 min under TCG; last run: docs/logs/2026-11-30-pvh-dump-core.log)"; fi ;;
 	esac
 done
 

@@ -4,6 +4,10 @@
 # kernel's fuse.ko unpacked in DIR, with tests/lib/tap.sh).  Prints TAP; exit 0/1, 77 skip.
 #   mount-xen.sh DIR
 dir=$1
+if [ "${2:-}" = --ask-late ]; then
+	# Called back by the drgn script below: sh mount-xen.sh DIR --ask-late CTRL
+	ASK_LATE=$3
+fi
 . /run/xfm-guests
 export LD_LIBRARY_PATH="$dir:/payload/lib"
 X="$dir/xfm"
@@ -23,63 +27,66 @@ u32_at() {
 	echo $((0x$4$3$2$1))
 }
 
-# The tasks whose comm is $1, walked by drgn over DIR/vmcore: "pid pid...".
-TASKS='
-import sys
+# One drgn program over the live guest (one DWARF index: each costs a
+# minute under TCG): walk the task list, run ARGS (which make the guest
+# start a process), walk again with the same program.  Prints
+# "walk1 N tasks; marker=P ...", ARGS' output, "walk2 ...".
+WALKS='
+import subprocess, sys
 from drgn.helpers.linux.pid import for_each_task
-tasks = [(t.comm.string_().decode(), int(t.pid)) for t in for_each_task(prog)]
-print(len(tasks), "tasks;", " ".join(
-    f"{c}={p}" for c, p in sorted(tasks) if c in ("marker", "xfm-late")))
+def walk():
+    tasks = [(t.comm.string_().decode(), int(t.pid)) for t in for_each_task(prog)]
+    return f"{len(tasks)} tasks; " + " ".join(
+        f"{c}={p}" for c, p in sorted(tasks) if c in ("marker", "xfm-late"))
+print("walk1", walk(), flush=True)
+subprocess.run(sys.argv[1:], check=True)
+print("walk2", walk(), flush=True)
 '
 
-# drgn (Debian's, staged in /payload/drgn by tests/xen/py/stage-drgn.sh)
-# on the mounted live vmcore: the guest's marker processes, then a process
-# the marker starts when dom0 asks through its control page (xfm write),
-# seen on the next walk: live memory, not a snapshot.
-live_drgn() {
-	vm=/payload/drgn/vmlinux
-	echo "$TASKS" > /tmp/xfm-tasks.py
-	mpid=$(fact XFM-MARKER pid) wpid=$(fact XFM-WRITER pid)
-	ctrl=$(($(fact XFM-MARKER-VA ctrl) * 4096))
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	/payload/drgn/bin/drgn -q -c "$m/vmcore" -s "$vm" /tmp/xfm-tasks.py \
-		>/tmp/xfm-walk1 2>&1
-	w1=$(tail -n 1 /tmp/xfm-walk1)
-	if [ "$mpid" -lt "$wpid" ]; then want="marker=$mpid marker=$wpid"
-	else want="marker=$wpid marker=$mpid"; fi
-	secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }')
-	case "$w1" in
-	*"tasks; $want") ok "drgn -c DIR/vmcore walks the live task list: $w1 ($secs s)" ;;
-	*) not_ok "drgn -c DIR/vmcore walks the live task list and finds $want" "$(tail -n 15 /tmp/xfm-walk1)" ;;
-	esac
-
-	# Ask the marker for one process (u64 at 32 of its control page).
-	n=$(($(u32_at $((ctrl + 32))) + 1))
-	"$X" -q write --force-write "xen:$domid" $((ctrl + 32)) \
-		--hex "$(printf '%02x%02x000000000000' $((n & 255)) $((n >> 8 & 255)))"
+# ask_late CTRL: ask the guest's marker for one more process (u64 at
+# CTRL+32 of its control page) and print "late PID" once it answers.
+ask_late() {
+	n=$(($(u32_at $(($1 + 32))) + 1))
+	"$X" -q write --force-write "xen:$domid" $(($1 + 32)) \
+		--hex "$(printf '%02x%02x000000000000' $((n & 255)) $((n >> 8 & 255)))" || return 1
 	late=0 i=0
 	while [ "$late" = 0 ] && [ $i -lt 60 ]; do
 		sleep 0.5
-		late=$(u32_at $((ctrl + 40)))
+		late=$(u32_at $(($1 + 40)))
 		i=$((i + 1))
 	done
-	/payload/drgn/bin/drgn -q -c "$m/vmcore" -s "$vm" /tmp/xfm-tasks.py \
-		>/tmp/xfm-walk2 2>&1
-	w2=$(tail -n 1 /tmp/xfm-walk2)
-	case "$late $w2" in
-	"0 "*) not_ok "the marker started no process in 30 s (control page at $ctrl)" ;;
-	*"xfm-late=$late") ok "a process the guest started afterwards (xfm-late, pid $late) is on the next walk: $w2" ;;
-	*) not_ok "the next walk shows the guest's new process xfm-late (pid $late)" "before: $w1" "$(tail -n 15 /tmp/xfm-walk2)" ;;
-	esac
+	echo "late $late"
+}
 
-	# The CLI does the mount itself (a second, private one).
-	PATH=/payload/drgn/bin:$PATH "$X" -q drgn -s "$vm" "xen:$domid" /tmp/xfm-tasks.py \
-		>/tmp/xfm-walk3 2>&1
+# drgn (Debian's, staged in /payload/drgn by tests/xen/py/stage-drgn.sh)
+# through `xfm drgn`, which mounts the live guest privately and runs drgn
+# on its vmcore: the guest's two marker processes by the pids the guest
+# printed, then a process the marker starts when dom0 asks through its
+# control page (xfm write), seen by the same drgn program: live memory,
+# not a snapshot.
+live_drgn() {
+	mpid=$(fact XFM-MARKER pid) wpid=$(fact XFM-WRITER pid)
+	ctrl=$(($(fact XFM-MARKER-VA ctrl) * 4096))
+	if [ "$mpid" -lt "$wpid" ]; then want="marker=$mpid marker=$wpid"
+	else want="marker=$wpid marker=$mpid"; fi
+	echo "$WALKS" > /tmp/xfm-walks.py
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	PATH=/payload/drgn/bin:$PATH "$X" -q drgn -s /payload/drgn/vmlinux \
+		"xen:$domid" /tmp/xfm-walks.py sh "$0" --ask-late "$dir" "$ctrl" \
+		>/tmp/xfm-walks 2>&1
 	rc=$?
-	w3=$(tail -n 1 /tmp/xfm-walk3)
-	case "$rc $w3" in
-	"0 "*"$want"*"xfm-late=$late") ok "xfm drgn xen:$domid SCRIPT: $w3" ;;
-	*) not_ok "xfm drgn xen:$domid SCRIPT finds the markers and xfm-late (exit $rc)" "$(tail -n 15 /tmp/xfm-walk3)" ;;
+	secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }')
+	w1=$(sed -n 's/^walk1 //p' /tmp/xfm-walks)
+	w2=$(sed -n 's/^walk2 //p' /tmp/xfm-walks)
+	late=$(sed -n 's/^late //p' /tmp/xfm-walks)
+	case "$w1" in
+	*"tasks; $want") ok "xfm drgn xen:$domid: the live task list holds the guest's markers: $w1 ($secs s in all)" ;;
+	*) not_ok "xfm drgn xen:$domid: the live task list holds $want (exit $rc)" "$(tail -n 15 /tmp/xfm-walks)" ;;
+	esac
+	case "${late:-0} $w2" in
+	"0 "*) not_ok "the guest's marker started no process (control page at $ctrl)" "$(tail -n 15 /tmp/xfm-walks)" ;;
+	*" $want xfm-late=$late") ok "a process the guest started afterwards (xfm-late, pid $late) is on the same program's next walk: $w2" ;;
+	*) not_ok "the next walk shows the guest's new process xfm-late (pid $late)" "$(tail -n 15 /tmp/xfm-walks)" ;;
 	esac
 }
 
@@ -89,6 +96,10 @@ domid=${XFM_GUEST_PVH_DOMID:-}
 if [ -z "$domid" ]; then
 	echo "1..0 # SKIP no PVH guest in this lab run"
 	exit 77
+fi
+if [ -n "${ASK_LATE:-}" ]; then
+	ask_late "$ASK_LATE"
+	exit
 fi
 if [ ! -e /dev/fuse ]; then
 	insmod "$dir/fuse.ko" 2>/dev/null
