@@ -72,7 +72,7 @@ live_drgn() {
 	echo "$WALKS" > /tmp/xfm-walks.py
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	PATH=/payload/drgn/bin:$PATH "$X" -q drgn -s /payload/drgn/vmlinux \
-		"xen:$domid" /tmp/xfm-walks.py sh "$0" --ask-late "$dir" "$ctrl" \
+		"xen:$domid" /tmp/xfm-walks.py sh "$0" "$dir" --ask-late "$ctrl" \
 		>/tmp/xfm-walks 2>&1
 	rc=$?
 	secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }')
