@@ -453,6 +453,20 @@ static uint64_t hole(struct xfm_vm *vm, uint64_t va, uint64_t len)
 	return left < len ? left : len;
 }
 
+/* The arguments of xfm_read_va and xfm_write_va (@what): a handle, a
+ * buffer for a non-empty span, and a span that does not wrap. */
+static int check_va_span(xfm_handle *h, uint64_t va, const void *buf,
+			 uint64_t len, const char *what)
+{
+	xfm_clear_error();
+	if (!h || (len && !buf))
+		return xfm_fail(-EINVAL, "%s: bad arguments", what);
+	if (len && va + (len - 1) < va)
+		return xfm_fail(-EOVERFLOW, "%s: VA 0x%" PRIx64 " + %" PRIu64
+				" wraps", h->src->label, va, len);
+	return 0;
+}
+
 XFM_EXPORT int xfm_read_va(xfm_handle *h, uint64_t va, void *buf,
 			   uint64_t len, unsigned int flags)
 {
@@ -460,12 +474,9 @@ XFM_EXPORT int xfm_read_va(xfm_handle *h, uint64_t va, void *buf,
 	char *p = buf;
 	int rc;
 
-	xfm_clear_error();
-	if (!h || (len && !buf))
-		return xfm_fail(-EINVAL, "xfm_read_va: bad arguments");
-	if (len && va + (len - 1) < va)
-		return xfm_fail(-EOVERFLOW, "%s: VA 0x%" PRIx64 " + %" PRIu64
-				" wraps", h->src->label, va, len);
+	rc = check_va_span(h, va, buf, len, "xfm_read_va");
+	if (rc < 0)
+		return rc;
 	while (len) {
 		uint64_t n;
 
@@ -496,12 +507,9 @@ XFM_EXPORT int xfm_write_va(xfm_handle *h, uint64_t va, const void *buf,
 	uint64_t v, left;
 	int rc;
 
-	xfm_clear_error();
-	if (!h || (len && !buf))
-		return xfm_fail(-EINVAL, "xfm_write_va: bad arguments");
-	if (len && va + (len - 1) < va)
-		return xfm_fail(-EOVERFLOW, "%s: VA 0x%" PRIx64 " + %" PRIu64
-				" wraps", h->src->label, va, len);
+	rc = check_va_span(h, va, buf, len, "xfm_write_va");
+	if (rc < 0)
+		return rc;
 	/* Translate the whole span first: all or nothing. */
 	for (v = va, left = len; left; ) {
 		uint64_t n;
