@@ -204,32 +204,6 @@ struct range_list {
 	size_t n, cap;
 };
 
-/* Append a present frame to a growing, merged range list. */
-static int add_frame(void *ctx, uint64_t frame, bool present)
-{
-	struct range_list *l = ctx;
-	xfm_range *last = l->n ? &l->r[l->n - 1] : NULL;
-	uint64_t start = frame * XFM_XEN_PAGE_SIZE;
-
-	if (!present)
-		return 0;
-	if (last && last->start + last->size == start) {
-		last->size += XFM_XEN_PAGE_SIZE;
-		return 0;
-	}
-	if (l->n == l->cap) {
-		size_t c = l->cap ? l->cap * 2 : 16;
-		xfm_range *r = realloc(l->r, c * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		l->r = r;
-		l->cap = c;
-	}
-	l->r[l->n++] = (xfm_range){ start, XFM_XEN_PAGE_SIZE };
-	return 0;
-}
-
 /* Append a whole range (merged later). */
 static int add_range(struct range_list *l, xfm_range r)
 {
@@ -244,6 +218,22 @@ static int add_range(struct range_list *l, xfm_range r)
 	}
 	l->r[l->n++] = r;
 	return 0;
+}
+
+/* Append a present frame to a growing, merged range list. */
+static int add_frame(void *ctx, uint64_t frame, bool present)
+{
+	struct range_list *l = ctx;
+	xfm_range *last = l->n ? &l->r[l->n - 1] : NULL;
+	uint64_t start = frame * XFM_XEN_PAGE_SIZE;
+
+	if (!present)
+		return 0;
+	if (last && last->start + last->size == start) {
+		last->size += XFM_XEN_PAGE_SIZE;
+		return 0;
+	}
+	return add_range(l, (xfm_range){ start, XFM_XEN_PAGE_SIZE });
 }
 
 static int probe_failed(struct xfm_source *s, int rc)

@@ -25,6 +25,7 @@
 #include "craft.h"
 #include "tap.h"
 #include "xfm.h"
+#include "source-fact.h"
 
 #define READNOTES "/usr/lib/xen-4.17/bin/readnotes"
 
@@ -48,16 +49,6 @@ static xfm_handle *open_file(const char *path)
 	if (rc)
 		fail_msg("%s: %d %s", path, rc, xfm_last_error());
 	return h;
-}
-
-static const char *fact(xfm_handle *h, const char *key)
-{
-	const char *k, *v;
-
-	for (size_t i = 0; xfm_source_info(h, i, &k, &v) == 0; i++)
-		if (strcmp(k, key) == 0)
-			return v;
-	return "(none)";
 }
 
 /* A LiME source with holes: 3 runs, the last far above the others. */

@@ -19,6 +19,7 @@
 #include "craft.h"
 #include "tap.h"
 #include "xfm.h"
+#include "source-fact.h"
 
 static char path[256];
 
@@ -26,16 +27,6 @@ static const char *file(const char *name)
 {
 	snprintf(path, sizeof(path), "%s/%s", craft_tmpdir(), name);
 	return path;
-}
-
-static const char *fact(xfm_handle *h, const char *key)
-{
-	const char *k, *v;
-
-	for (size_t i = 0; xfm_source_info(h, i, &k, &v) == 0; i++)
-		if (strcmp(k, key) == 0)
-			return v;
-	return "(none)";
 }
 
 /* Every byte of [addr, addr + len) reads back as the crafted pattern. */

@@ -27,6 +27,7 @@
 #include "craft.h"
 #include "tap.h"
 #include "xfm.h"
+#include "source-fact.h"
 
 #define QEMU "qemu-system-x86_64"
 #define MIB (UINT64_C(1) << 20)
@@ -255,16 +256,6 @@ static void qemu_xp(struct vm *v, uint64_t addr, uint8_t *out, int n)
 		}
 	}
 	assert_int_equal(k, n);
-}
-
-static const char *fact(xfm_handle *h, const char *key)
-{
-	const char *k, *val;
-
-	for (size_t i = 0; xfm_source_info(h, i, &k, &val) == 0; i++)
-		if (strcmp(k, key) == 0)
-			return val;
-	return "(none)";
 }
 
 static void check_blob(xfm_handle *h, const struct blob *b)

@@ -25,6 +25,7 @@
 
 #include "le.h"
 #include "mem-source.h"
+#include "source-fact.h"
 
 #define NFRAMES 40
 #define MFN_BASE UINT64_C(0x65400)
@@ -102,16 +103,6 @@ static void section(const uint8_t *b, const char *name, uint64_t *off,
 		return;
 	}
 	fail_msg("no section %s", name);
-}
-
-static const char *fact(xfm_handle *h, const char *key)
-{
-	const char *k, *v;
-
-	for (size_t i = 0; xfm_source_info(h, i, &k, &v) == 0; i++)
-		if (strcmp(k, key) == 0)
-			return v;
-	return "(none)";
 }
 
 /* @out has the ranges of @src and every byte of them. */
