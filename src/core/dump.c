@@ -495,17 +495,6 @@ static int prepare_notes(struct xfm_dump *d)
 	return 0;
 }
 
-/*
- * Formats that carry notes (ELF, kdump).  Only they need prepare_notes(),
- * whose VMCOREINFO search of a live guest is a pass over its memory, as
- * long as the dump's own when the guest is not Linux.
- */
-static bool format_has_notes(unsigned int format)
-{
-	return format != XFM_DUMP_RAW && format != XFM_DUMP_XEN_CORE &&
-	       format != XFM_DUMP_LIME;
-}
-
 static int check_args(xfm_handle *h, const char *path, unsigned int format,
 		      unsigned int flags)
 {
@@ -610,7 +599,9 @@ XFM_EXPORT int xfm_dump(xfm_handle *h, const char *path, unsigned int format,
 	if (rc < 0)
 		return rc;
 	rc = load_ranges(&d);
-	if (rc == 0 && format_has_notes(format))
+	/* Only formats with notes need them: their VMCOREINFO search of a
+	 * live guest is a pass over its memory. */
+	if (rc == 0 && xfm_format_for_dump(format)->notes)
 		rc = prepare_notes(&d);
 	if (rc < 0) {
 		free(d.r);

@@ -809,4 +809,5 @@ const struct xfm_format xfm_format_elf = {
 	.dump_id = XFM_DUMP_ELF,
 	.parse = parse_elf,
 	.write = write_elf,
+	.notes = true,
 };

@@ -24,6 +24,9 @@ struct xfm_format {
 	int (*parse)(struct xfm_file *f);
 	/* Writer: lay out the file, stream d->r into it.  NULL: none. */
 	int (*write)(struct xfm_dump *d);
+	/* The writer carries notes (VMCOREINFO, the source's notes): the
+	 * dump prepares them first, a search of a live guest's memory. */
+	bool notes;
 };
 
 extern const struct xfm_format xfm_format_xen_core, xfm_format_elf,

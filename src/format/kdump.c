@@ -1069,6 +1069,7 @@ const struct xfm_format xfm_format_kdump = {
 	.dump_id = XFM_DUMP_KDUMP,
 	.parse = parse_kdump,
 	.write = write_kdump,
+	.notes = true,
 };
 
 const struct xfm_format xfm_format_kdump_flat = {
@@ -1076,4 +1077,5 @@ const struct xfm_format xfm_format_kdump_flat = {
 	.dump_id = XFM_DUMP_KDUMP_FLAT,
 	.parse = NULL,  /* the kdump reader reads both forms */
 	.write = write_kdump_flat,
+	.notes = true,
 };
