@@ -105,6 +105,8 @@ int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out)
 	h->psz = xfm_pagesz_of(h->geo.frame_size);
 	h->geo.kernel_page_size = h->psz.kpage;
 	src->psz = h->psz;
+	/* At most 2^64 - 1: max_frame * frame + frame - 1 cannot wrap. */
+	h->last_byte = h->geo.max_frame * h->psz.frame + (h->psz.frame - 1);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->os_lock, NULL);
 	rc = xfm_cache_init(h, DEFAULT_WINDOW, default_windows(h));

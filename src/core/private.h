@@ -277,6 +277,9 @@ struct xfm_handle {
 	struct xfm_source *src;
 	xfm_geometry geo;
 	struct xfm_pagesz psz;
+	/* Last byte of guest memory, (max_frame + 1) * frame - 1: the
+	 * span check of every read and write, without a division. */
+	uint64_t last_byte;
 	struct xfm_cache cache;
 	xfm_range *ranges;
 	size_t nr_ranges;

@@ -9,22 +9,29 @@
 
 #include "private.h"
 
-static int check_span(xfm_handle *h, uint64_t addr, uint64_t len)
+/* Out of line: the error is rare and its message long. */
+static __attribute__((noinline, cold)) int span_error(xfm_handle *h,
+						      uint64_t addr,
+						      uint64_t len)
 {
-	uint64_t last;
-
 	if (len - 1 > UINT64_MAX - addr)
 		return xfm_fail(-EOVERFLOW, "%s: address 0x%llx + length 0x%llx "
 				"wraps around", h->src->label,
 				(unsigned long long)addr,
 				(unsigned long long)len);
-	last = (addr + len - 1) / h->psz.frame;
-	if (last > h->geo.max_frame)
-		return xfm_fail(-ERANGE, "%s: address 0x%llx is past the end of "
-				"guest memory (last frame 0x%llx)",
-				h->src->label,
-				(unsigned long long)(last * h->psz.frame),
-				(unsigned long long)h->geo.max_frame);
+	return xfm_fail(-ERANGE, "%s: address 0x%llx is past the end of "
+			"guest memory (last frame 0x%llx)", h->src->label,
+			(unsigned long long)((addr + len - 1) / h->psz.frame *
+					     h->psz.frame),
+			(unsigned long long)h->geo.max_frame);
+}
+
+/* [addr, addr + len) lies in guest memory (len > 0): every small read
+ * passes here, so no division. */
+static inline int check_span(xfm_handle *h, uint64_t addr, uint64_t len)
+{
+	if (len - 1 > UINT64_MAX - addr || addr + len - 1 > h->last_byte)
+		return span_error(h, addr, len);
 	return 0;
 }
 
@@ -98,18 +105,29 @@ static int access_memory(xfm_handle *h, uint64_t addr, char *buf,
 	return 0;
 }
 
-XFM_EXPORT int xfm_read(xfm_handle *h, uint64_t addr, void *buf, uint64_t len,
-			unsigned int flags)
+/* xfm_read()'s rare cases, out of its path: bad arguments, or nothing
+ * to read (0). */
+static __attribute__((noinline, cold)) int read_args_error(xfm_handle *h,
+							   const void *buf,
+							   uint64_t len,
+							   unsigned int flags)
 {
-	int rc;
-
 	if (!h || (!buf && len))
 		return xfm_fail(-EINVAL, "xfm_read: bad arguments");
 	if (flags & ~(unsigned int)XFM_READ_ZERO_FILL)
 		return xfm_fail(-EINVAL, "%s: unknown read flags 0x%x",
 				h->src->label, flags);
-	if (len == 0)
-		return 0;
+	return 0;
+}
+
+XFM_EXPORT int xfm_read(xfm_handle *h, uint64_t addr, void *buf, uint64_t len,
+			unsigned int flags)
+{
+	int rc;
+
+	if (!h || !buf || (flags & ~(unsigned int)XFM_READ_ZERO_FILL) ||
+	    !len)
+		return read_args_error(h, buf, len, flags);
 	rc = check_span(h, addr, len);
 	if (rc < 0)
 		return rc;

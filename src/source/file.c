@@ -185,13 +185,23 @@ static int64_t decoded_map(struct xfm_file *f, const uint64_t *frames,
 	return ok;
 }
 
-static int file_pread(struct xfm_source *s, uint64_t addr, void *buf,
-		      uint64_t len, unsigned int flags)
+static __attribute__((noinline)) int file_pread_slow(struct xfm_source *s,
+						    uint64_t addr, void *buf,
+						    uint64_t len,
+						    unsigned int flags)
 {
 	if (to_file(s)->read_pages)
 		return decoded_pread(to_file(s), addr, buf, len, flags);
 	return xfm_segs_pread(&to_file(s)->segs, s, "is not in the dump", addr,
 			      buf, len, flags);
+}
+
+static int file_pread(struct xfm_source *s, uint64_t addr, void *buf,
+		      uint64_t len, unsigned int flags)
+{
+	if (xfm_segs_copy_mapped(&to_file(s)->segs, addr, buf, len))
+		return 0;
+	return file_pread_slow(s, addr, buf, len, flags);
 }
 
 static uint64_t file_zero_below(struct xfm_source *s, uint64_t end,

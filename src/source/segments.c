@@ -169,9 +169,6 @@ int xfm_pread_full(int fd, void *buf, uint64_t len, uint64_t off)
 	return 0;
 }
 
-/* Reads up to this size copy from the segment's mapping. */
-#define SMALL_READ (UINT64_C(64) << 10)
-
 /*
  * Segment @g's bytes, mapped read-only on first use; NULL if they cannot
  * be (no address space).  MAP_SHARED: a live guest's RAM file shows the
@@ -226,7 +223,7 @@ int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
 			n = g->len - (addr - g->addr);
 			n = n < len ? n : len;
 			off = g->off + (addr - g->addr);
-			m = g->zero || (len > SMALL_READ && !s->live) ? NULL
+			m = g->zero || (len > XFM_SEGS_SMALL_READ && !s->live) ? NULL
 							      : seg_map(g);
 			if (m && s->live)
 				xfm_guest_load(p, m + (addr - g->addr), n);

@@ -9,6 +9,9 @@
 #ifndef XFM_SEGMENTS_H
 #define XFM_SEGMENTS_H
 
+#include <string.h>
+#include <sys/mman.h>
+
 #include "private.h"
 
 struct xfm_seg {
@@ -56,6 +59,56 @@ int xfm_segs_ranges(const struct xfm_segs *s, uint64_t fs, xfm_range **out,
 /* Read exactly @len bytes at @off of @fd (EINTR and short reads
  * retried): 0, or a negative errno (-EIO at end of file). */
 int xfm_pread_full(int fd, void *buf, uint64_t len, uint64_t off);
+
+/* Reads up to this size copy from the segment's mapping. */
+#define XFM_SEGS_SMALL_READ (UINT64_C(64) << 10)
+
+/*
+ * The hot path of small reads from a dump (inline: a call and a frame
+ * per read cost more than the copy).  When one segment whose bytes are
+ * already mapped holds all of [addr, addr + len), copy them and return
+ * true; false sends the caller to xfm_segs_pread() (first use, holes,
+ * zero or live segments, large reads).
+ */
+static inline bool xfm_segs_copy_mapped(const struct xfm_segs *s,
+					uint64_t addr, void *buf, uint64_t len)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct xfm_seg *g = &s->v[mid];
+		const uint8_t *m;
+
+		if (addr < g->addr) {
+			hi = mid;
+			continue;
+		}
+		if (addr - g->addr >= g->len) {
+			lo = mid + 1;
+			continue;
+		}
+		m = atomic_load_explicit(&g->map, memory_order_acquire);
+		if (s->live || len > XFM_SEGS_SMALL_READ || !m ||
+		    m == MAP_FAILED || len > g->len - (addr - g->addr))
+			return false;
+		m += addr - g->addr;
+		/* 8 to 16 bytes (a pointer, a page-table entry): two
+		 * overlapping loads, not a call to memcpy. */
+		if (len >= 8 && len <= 16) {
+			uint64_t a, b;
+
+			memcpy(&a, m, 8);
+			memcpy(&b, m + len - 8, 8);
+			memcpy(buf, &a, 8);
+			memcpy((uint8_t *)buf + len - 8, &b, 8);
+		} else {
+			memcpy(buf, m, len);
+		}
+		return true;
+	}
+	return false;
+}
 
 /*
  * Copy guest [addr, addr + len) into @buf.  Bytes in no segment are
