@@ -50,6 +50,13 @@ __attribute__((noinline)) bool xfm_guest_load(void *dst, const void *guest,
 	word acc = 0;
 	bool nz;
 
+	/* One aligned word (a pointer, a page-table entry): the most common
+	 * small read, one load. */
+	if (n == sizeof(word) && !h) {
+		acc = __atomic_load_n((const word *)s, __ATOMIC_RELAXED);
+		memcpy(d, &acc, sizeof(acc));
+		return acc != 0;
+	}
 	memcpy(d, s, h);	/* less than a word: nothing to tear */
 	nz = any_byte(d, h);
 	s += h, d += h, n -= h;

@@ -107,6 +107,7 @@ int xfm_handle_from_source(struct xfm_source *src, xfm_handle **out)
 	src->psz = h->psz;
 	/* At most 2^64 - 1: max_frame * frame + frame - 1 cannot wrap. */
 	h->last_byte = h->geo.max_frame * h->psz.frame + (h->psz.frame - 1);
+	h->frame_shift = xfm_log2(h->psz.frame);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->os_lock, NULL);
 	rc = xfm_cache_init(h, DEFAULT_WINDOW, default_windows(h));

@@ -280,6 +280,7 @@ struct xfm_handle {
 	/* Last byte of guest memory, (max_frame + 1) * frame - 1: the
 	 * span check of every read and write, without a division. */
 	uint64_t last_byte;
+	unsigned int frame_shift;   /* log2(psz.frame): no division per read */
 	struct xfm_cache cache;
 	xfm_range *ranges;
 	size_t nr_ranges;

@@ -46,8 +46,8 @@ static int copy_window(xfm_handle *h, struct xfm_window *w, uint64_t addr,
 	uint64_t fs = h->psz.frame;
 
 	while (len) {
-		uint64_t idx = addr / fs - xfm_window_first(w);
-		uint64_t off = addr % fs;
+		uint64_t idx = (addr >> h->frame_shift) - xfm_window_first(w);
+		uint64_t off = addr & (fs - 1);
 		uint64_t n = fs - off < len ? fs - off : len;
 		char *p = (char *)w->addr + idx * fs + off;
 		int err = w->err[idx];
@@ -85,10 +85,10 @@ static int access_memory(xfm_handle *h, uint64_t addr, char *buf,
 		struct xfm_window *w = NULL;
 		uint64_t n;
 
-		rc = xfm_check_alive(h, false, addr / fs);
+		rc = xfm_check_alive(h, false, addr >> h->frame_shift);
 		if (rc < 0)
 			return rc;
-		rc = xfm_window_get(h, addr / fs, &w);
+		rc = xfm_window_get(h, addr >> h->frame_shift, &w);
 		if (rc < 0)
 			return rc;
 		/* Up to the end of this window, whatever its size. */
