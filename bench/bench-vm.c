@@ -19,8 +19,12 @@
  *  - random 8-byte reads: xfm_read_va of random VAs against xfm_read of
  *    their physical addresses (the same pages, the same order), the
  *    order of the two alternating over 2*reps rounds.
- * Prints one JSON document (and writes it to --out, via a temp name).
+ * Prints one JSON document (and writes it to --out, via a temp name):
+ * every repetition, the medians, the machine (load average at start and
+ * end) and the libxfm it ran on (its path: LD_LIBRARY_PATH may point this
+ * program at another build's library, for a before/after run).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 
 #include "xfm.h"
 
@@ -112,8 +117,11 @@ static void build(const char *path, uint64_t npages, uint64_t **perm)
 	*perm = p;
 }
 
+#define MAX_REPS 16
+
 struct result {
 	double warm, cold, va_reads, pa_reads;
+	double va[MAX_REPS], pa[MAX_REPS];  /* every repetition, in order */
 };
 
 static double translate_rate(xfm_handle *h, uint64_t npages, double secs)
@@ -208,7 +216,7 @@ static struct result run(const char *dir, uint64_t mib, double secs, int reps)
 {
 	const xfm_vm_root root = { .mode = XFM_VM_X86_64, .root = TABLES };
 	uint64_t npages = mib << 8, *perm;
-	double va[16], pa[16];
+	double va[MAX_REPS], pa[MAX_REPS];
 	struct result r;
 	char path[512];
 	xfm_handle *h;
@@ -238,11 +246,66 @@ static struct result run(const char *dir, uint64_t mib, double secs, int reps)
 			va[i] = read_rate(h, perm, npages, secs, true);
 		}
 	}
+	memcpy(r.va, va, sizeof(va));
+	memcpy(r.pa, pa, sizeof(pa));
 	r.va_reads = median(va, reps);
 	r.pa_reads = median(pa, reps);
 	xfm_close(h);
 	free(perm);
 	return r;
+}
+
+static void loadavg(char *buf, size_t n)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double a[3] = { 0, 0, 0 };
+
+	if (f) {
+		if (fscanf(f, "%lf %lf %lf", &a[0], &a[1], &a[2]) != 3)
+			a[0] = a[1] = a[2] = 0;
+		fclose(f);
+	}
+	snprintf(buf, n, "%.2f %.2f %.2f", a[0], a[1], a[2]);
+}
+
+static void cpu_model(char *buf, size_t n)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	snprintf(buf, n, "unknown");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && c) {
+			snprintf(buf, n, "%s", c + 2);
+			buf[strcspn(buf, "\n\"")] = '\0';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+/* The libxfm this process runs on. */
+static const char *library(void)
+{
+	static char path[4096];
+	Dl_info info;
+
+	if (!dladdr((void *)xfm_read, &info) || !info.dli_fname)
+		return "unknown";
+	if (!realpath(info.dli_fname, path))
+		snprintf(path, sizeof(path), "%s", info.dli_fname);
+	return path;
+}
+
+static void print_reps(FILE *f, const char *key, const double *v, int n)
+{
+	fprintf(f, "\"%s\": [", key);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s%.0f", i ? ", " : "", v[i]);
+	fprintf(f, "]");
 }
 
 int main(int argc, char **argv)
@@ -252,7 +315,9 @@ int main(int argc, char **argv)
 	double secs = 0.5;
 	int reps = 6;
 	FILE *f = stdout;
-	char tmp[600];
+	char tmp[600], load[64], cpu[128];
+	struct result res[2];
+	struct utsname u;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--dir"))
@@ -262,6 +327,18 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--out"))
 			out = argv[i + 1];
 	}
+	if (out && access(out, F_OK) == 0) {
+		fprintf(stderr, "bench-vm: %s exists: result files are never "
+			"overwritten\n", out);
+		return 2;
+	}
+	loadavg(load, sizeof(load));
+	cpu_model(cpu, sizeof(cpu));
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "unknown");
+	/* Measure first, write after: the file is complete or absent. */
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		res[i] = run(dir, sets[i], secs, reps);
 	if (out) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 		f = fopen(tmp, "w");
@@ -272,19 +349,28 @@ int main(int argc, char **argv)
 		"  \"source\": \"raw file in %s, x86-64 4-level tables, 4 KiB "
 		"pages to shuffled frames\",\n  \"secs_per_run\": %.2f,\n"
 		"  \"read_reps\": %d,\n  \"goal_va_vs_pa\": 0.5,\n"
-		"  \"sets\": [\n", dir, secs, reps);
+		"  \"library\": \"%s\",\n"
+		"  \"machine\": { \"cpu\": \"%s\", \"cores\": %ld, "
+		"\"kernel\": \"%s\", \"loadavg\": \"%s\", ", dir, secs, reps,
+		library(), cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, load);
+	loadavg(load, sizeof(load));
+	fprintf(f, "\"loadavg_end\": \"%s\" },\n  \"sets\": [\n", load);
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-		struct result r = run(dir, sets[i], secs, reps);
+		const struct result *r = &res[i];
 
 		fprintf(f, "    { \"working_set_mib\": %" PRIu64 ", "
 			"\"translations_per_s_warm\": %.0f, "
 			"\"translations_per_s_cold\": %.0f, "
 			"\"reads_8b_per_s_by_va\": %.0f, "
 			"\"reads_8b_per_s_by_pa\": %.0f, "
-			"\"ratio_va_vs_pa\": %.3f }%s\n", sets[i], r.warm,
-			r.cold, r.va_reads, r.pa_reads, r.va_reads / r.pa_reads,
+			"\"ratio_va_vs_pa\": %.3f,\n      ", sets[i], r->warm,
+			r->cold, r->va_reads, r->pa_reads,
+			r->va_reads / r->pa_reads);
+		print_reps(f, "reads_by_va", r->va, reps);
+		fprintf(f, ",\n      ");
+		print_reps(f, "reads_by_pa", r->pa, reps);
+		fprintf(f, " }%s\n",
 			i + 1 < sizeof(sets) / sizeof(sets[0]) ? "," : "");
-		fflush(f);
 	}
 	fprintf(f, "  ]\n}\n");
 	if (out) {

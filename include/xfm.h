@@ -474,7 +474,12 @@ int xfm_find_vm_root(xfm_handle *h, unsigned int origin, xfm_vm_root *root,
  * Returns 0 when mapped; -EFAULT when not (t says at which level and
  * entry, and why); -ENODATA no root; -EINVAL bad arguments.  Results are
  * cached; xfm_invalidate() (any range) and xfm_set_vm_root() drop the
- * cache.  Thread-safe.
+ * cache: no call that starts after they return uses a translation from
+ * before.  Where the source holds guest memory in this process (a dump
+ * stored as it is, a QEMU RAM file), an x86-64 4 KiB page's entry is
+ * read anew each time (only the tables above it are cached), so a
+ * changed page-table entry shows even before xfm_invalidate().
+ * Thread-safe; lookups take no lock.
  */
 int xfm_translate(xfm_handle *h, uint64_t va, xfm_translation *t,
 		  size_t size);

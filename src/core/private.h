@@ -134,6 +134,13 @@ struct xfm_source_ops {
 	 * top-down VMCOREINFO search skip them (src/os/linux.c). */
 	uint64_t (*zero_below)(struct xfm_source *s, uint64_t end,
 			       uint64_t n);
+	/* Optional: where guest bytes [addr, addr + len) lie in this
+	 * process, for as long as the source is open and always current
+	 * (a mapping of a dump or of a guest's RAM file), or NULL.  The
+	 * translation cache reads page-table entries through it (8-byte
+	 * aligned loads); any other read goes through pread/map. */
+	const void *(*direct)(struct xfm_source *s, uint64_t addr,
+			      uint64_t len);
 	/* Optional, Xen PV: the guest's own frame of machine frame @mfn
 	 * (roots with XFM_VM_MACHINE_FRAMES); -ENOENT none of the guest's. */
 	int (*machine_to_frame)(struct xfm_source *s, uint64_t mfn,

@@ -204,6 +204,15 @@ static int file_pread(struct xfm_source *s, uint64_t addr, void *buf,
 	return file_pread_slow(s, addr, buf, len, flags);
 }
 
+/* Dumps stored as they are: their mapping (decoded formats have none). */
+static const void *file_direct(struct xfm_source *s, uint64_t addr,
+			       uint64_t len)
+{
+	if (to_file(s)->read_pages)
+		return NULL;
+	return xfm_segs_direct(&to_file(s)->segs, addr, len);
+}
+
 static uint64_t file_zero_below(struct xfm_source *s, uint64_t end,
 				uint64_t n)
 {
@@ -273,6 +282,7 @@ static const struct xfm_source_ops file_ops = {
 	.map = file_map,
 	.close = file_close,
 	.pread = file_pread,
+	.direct = file_direct,
 	.vm_root = file_vm_root,
 	.zero_below = file_zero_below,
 	.machine_to_frame = file_machine_to_frame,

@@ -196,6 +196,18 @@ static const uint8_t *seg_map(const struct xfm_seg *cg)
 	return m == MAP_FAILED ? NULL : m;
 }
 
+const void *xfm_segs_direct(const struct xfm_segs *s, uint64_t addr,
+			    uint64_t len)
+{
+	const struct xfm_seg *g = xfm_segs_find(s, addr);
+	const uint8_t *m;
+
+	if (!g || g->addr > addr || g->zero || len > g->len - (addr - g->addr))
+		return NULL;
+	m = seg_map(g);
+	return m ? m + (addr - g->addr) : NULL;
+}
+
 int xfm_segs_pread(const struct xfm_segs *s, const struct xfm_source *src,
 		   const char *absent, uint64_t addr, void *buf, uint64_t len,
 		   unsigned int flags)

@@ -111,6 +111,14 @@ static inline bool xfm_segs_copy_mapped(const struct xfm_segs *s,
 }
 
 /*
+ * Where [addr, addr + len) lies in the mapping of one segment that holds
+ * it all (mapped now if it was not), or NULL (no such segment, a zero
+ * segment, or no mapping).  Valid until xfm_segs_free().
+ */
+const void *xfm_segs_direct(const struct xfm_segs *s, uint64_t addr,
+			    uint64_t len);
+
+/*
  * Copy guest [addr, addr + len) into @buf.  Bytes in no segment are
  * zeros with XFM_READ_ZERO_FILL, else -ENOENT "<label>: address A (frame
  * F) <absent>".  Read errors name the file and the offset.  Reads up to

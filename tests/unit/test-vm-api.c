@@ -11,9 +11,12 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,6 +107,7 @@ static int remove_image(void **state)
 struct rw_source {
 	struct xfm_source base;
 	int fd;
+	uint8_t *whole;  /* rw_direct_ops: the image mapped shared */
 };
 
 static int rw_geometry(struct xfm_source *s, xfm_geometry *g)
@@ -164,6 +168,29 @@ static const struct xfm_source_ops rw_ops = {
 	.map = rw_map, .close = rw_close,
 };
 
+/* The same, with the image in this process (direct()), as a RAM file of
+ * a live QEMU guest is: page-table entries are read in place. */
+static const void *rw_direct(struct xfm_source *s, uint64_t addr,
+			     uint64_t len)
+{
+	struct rw_source *r = (struct rw_source *)s;
+
+	if (addr > IMAGE_FRAMES * 4096 || len > IMAGE_FRAMES * 4096 - addr)
+		return NULL;
+	return r->whole + addr;
+}
+
+static void rw_direct_close(struct xfm_source *s)
+{
+	munmap(((struct rw_source *)s)->whole, IMAGE_FRAMES * 4096);
+	rw_close(s);
+}
+
+static const struct xfm_source_ops rw_direct_ops = {
+	.name = "rw-direct", .geometry = rw_geometry, .ranges = rw_ranges,
+	.map = rw_map, .close = rw_direct_close, .direct = rw_direct,
+};
+
 static int pv_machine_to_frame(struct xfm_source *s, uint64_t mfn,
 			       uint64_t *frame)
 {
@@ -182,7 +209,7 @@ static const struct xfm_source_ops pv_ops = {
 
 static const xfm_vm_root root = { .mode = XFM_VM_X86_64, .root = 0x1000 };
 
-static xfm_handle *open_image(unsigned int flags)
+static xfm_handle *open_rw(unsigned int flags, bool direct)
 {
 	struct rw_source *r;
 	xfm_handle *h;
@@ -192,7 +219,13 @@ static xfm_handle *open_image(unsigned int flags)
 		assert_non_null(r);
 		r->fd = open(path, O_RDWR);
 		assert_true(r->fd >= 0);
-		assert_int_equal(xfm_source_init(&r->base, &rw_ops,
+		if (direct) {
+			r->whole = mmap(NULL, IMAGE_FRAMES * 4096, PROT_READ,
+					MAP_SHARED, r->fd, 0);
+			assert_true(r->whole != MAP_FAILED);
+		}
+		assert_int_equal(xfm_source_init(&r->base, direct ?
+						 &rw_direct_ops : &rw_ops,
 						 &(struct xfm_open_args){ .flags = flags },
 						 "rw"), 0);
 		assert_int_equal(xfm_handle_from_source(&r->base, &h), 0);
@@ -201,6 +234,11 @@ static xfm_handle *open_image(unsigned int flags)
 	}
 	assert_int_equal(xfm_set_vm_root(h, &root, sizeof(root)), 0);
 	return h;
+}
+
+static xfm_handle *open_image(unsigned int flags)
+{
+	return open_rw(flags, false);
 }
 
 static void machine_frames(void **state)
@@ -425,6 +463,111 @@ static void threads(void **state)
 	xfm_close(h);
 }
 
+/*
+ * xfm_invalidate() against walks running meanwhile: workers translate
+ * VA 0x10 (and its neighbours) all the time, so their walks race with
+ * every change; after each change and invalidation the main thread must
+ * see the new mapping, never one a worker stored from before it.  The
+ * change is the page-table entry (a source read through its windows:
+ * the translation cache holds it) or, with the tables in this process
+ * (direct()), the page-directory entry, whose table the paging-structure
+ * cache holds.
+ */
+struct racer {
+	xfm_handle *h;
+	atomic_int *stop;
+	int bad;
+	atomic_long n;
+};
+
+/* Let the workers translate a while: any translation stored from before
+ * the invalidation is then in the cache for the main thread to find. */
+static void let_run(struct racer *w, int nw)
+{
+	long before = 0, now;
+
+	for (int i = 0; i < nw; i++)
+		before += atomic_load(&w[i].n);
+	for (int spins = 0; spins < 100000; spins++) {
+		now = 0;
+		for (int i = 0; i < nw; i++)
+			now += atomic_load(&w[i].n);
+		if (now - before >= 64)
+			return;
+		sched_yield();
+	}
+}
+
+static void *race_translate(void *arg)
+{
+	struct racer *w = arg;
+	xfm_translation t;
+
+	while (!atomic_load(w->stop)) {
+		for (uint64_t va = 0x10; va < 0x8000; va += 0x1000) {
+			if (xfm_translate(w->h, va, &t, sizeof(t)) != 0)
+				w->bad++;
+			atomic_fetch_add(&w->n, 1);
+		}
+	}
+	return NULL;
+}
+
+static void race(bool direct)
+{
+	/* direct: PD entry 0 -> PT 0x4000 (VA 0x10 at 0x107010) or PT
+	 * 0x6000 (at 0x180010); else PT entry 0 -> 0x107000 or 0x180000 */
+	xfm_handle *h = open_rw(XFM_OPEN_WRITE, direct);
+	uint64_t ent = direct ? 0x3000 : 0x4000, pt2[8];
+	uint64_t old = direct ? 0x4000 | 3 : 0x107000 | 3;
+	uint64_t new = direct ? 0x6000 | 3 : 0x180000 | 3;
+	atomic_int stop = 0;
+	struct racer w[3];
+	pthread_t tid[3];
+	xfm_translation t;
+	int wrong = 0;
+
+	for (int i = 0; i < 8; i++)
+		pt2[i] = (0x180000 + (uint64_t)i * 4096) | 3;
+	assert_int_equal(xfm_write(h, 0x6000, pt2, sizeof(pt2)), 0);
+	for (int i = 0; i < 3; i++) {
+		w[i] = (struct racer){ .h = h, .stop = &stop, .n = 0 };
+		assert_int_equal(pthread_create(&tid[i], NULL, race_translate,
+						&w[i]), 0);
+	}
+	for (int i = 0; i < 400; i++) {
+		uint64_t e = i % 2 ? new : old;
+		uint64_t want = i % 2 ? 0x180010 : 0x107010;
+
+		assert_int_equal(xfm_write(h, ent, &e, 8), 0);
+		assert_int_equal(xfm_invalidate(h, 0, UINT64_MAX), 0);
+		let_run(w, 3);
+		assert_int_equal(xfm_translate(h, 0x10, &t, sizeof(t)), 0);
+		wrong += t.pa != want;
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(tid[i], NULL);
+		assert_int_equal(w[i].bad, 0);
+		assert_true(atomic_load(&w[i].n) > 0);
+	}
+	assert_int_equal(wrong, 0);
+	assert_int_equal(xfm_write(h, ent, &old, 8), 0);
+	xfm_close(h);
+}
+
+static void invalidate_races(void **state)
+{
+	(void)state;
+	race(false);
+}
+
+static void invalidate_races_direct(void **state)
+{
+	(void)state;
+	race(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +576,8 @@ int main(void)
 		cmocka_unit_test(read_across_pages),
 		cmocka_unit_test(write_and_invalidate),
 		cmocka_unit_test(threads),
+		cmocka_unit_test(invalidate_races),
+		cmocka_unit_test(invalidate_races_direct),
 		cmocka_unit_test(machine_frames),
 	};
 
