@@ -27,4 +27,19 @@ int64_t xfm_qemu_proc_map(const struct xfm_segs *segs, pid_t pid,
 			  const struct xfm_source *src, const uint64_t *frames,
 			  size_t n, void *hint, int *err, void **addr);
 
+/* The file behind QEMU's RAM block at @hva (@len bytes), when QEMU maps
+ * it shared from a descriptor (qemu-ram-fd.c). */
+struct xfm_qemu_ram_fd {
+	int fd;            /* ours, read-only, through /proc/PID/fd/N */
+	int fdnum;         /* N: QEMU's own number for it */
+	uint64_t off;      /* the file offset of @hva */
+	const char *kind;  /* "memfd", "hugetlbfs" or "file" */
+};
+
+/* 0 with *out filled; -ENOENT when the block is anonymous or private RAM
+ * (or QEMU holds no descriptor of its file); -errno when /proc/PID
+ * cannot be read (e.g. -EACCES: no ptrace permission). */
+int xfm_qemu_ram_fd(pid_t pid, uint64_t hva, uint64_t len,
+		    struct xfm_qemu_ram_fd *out);
+
 #endif

@@ -9,6 +9,15 @@
  * QMP connection is closed (QEMU serves one client at a time) and guest
  * memory is the backing files themselves: mmap'd MAP_SHARED, so reads see
  * the guest's writes and our writes reach the guest at once.
+ *
+ * Guests with no such file named in their backends (plain -m, memfd,
+ * share=off) are read through the QEMU process: each RAM region's host
+ * address comes from gpa2hva; where QEMU maps the region shared from a
+ * descriptor (memfd, a shared file it holds), that file is reopened
+ * through /proc/PID/fd and read as a RAM file is (qemu-ram-fd.c), else
+ * the bytes are copied by process_vm_readv (qemu-process.c).  The fact
+ * qemu.ram_access says which: "mem-path", "memfd", "hugetlbfs", "file"
+ * or "process_vm_readv".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +64,11 @@ struct xfm_qemu {
 	bool process;
 	bool force_process;  /* a backend exists but is no shared file */
 	pid_t pid;
+	/* process: every region's file reopened from QEMU's descriptors;
+	 * the segments then hold our fds (in fds[]) and file offsets */
+	bool ram_fd;
+	int *fds;
+	size_t nfds;
 };
 
 struct qmp {
@@ -391,6 +405,67 @@ static int gpa2hva(struct xfm_qemu *qm, struct qmp *q, uint64_t gpa,
 	return rc;
 }
 
+static void close_fds(struct xfm_qemu *qm)
+{
+	for (size_t i = 0; i < qm->nfds; i++)
+		close(qm->fds[i]);
+	free(qm->fds);
+	qm->fds = NULL;
+	qm->nfds = 0;
+}
+
+/*
+ * Every RAM region (segment: off is QEMU's address) in a file QEMU maps
+ * shared: read the files instead of the process.  1 when done (the
+ * segments hold our descriptors and file offsets, the facts say so); 0
+ * when some region is anonymous or private (nothing changed: read the
+ * process); a negative errno on failure.
+ */
+static int ram_fds(struct xfm_qemu *qm)
+{
+	struct xfm_qemu_ram_fd *rf = calloc(qm->segs.n, sizeof(*rf));
+	char kinds[64] = "";
+	int rc = 0;
+
+	qm->fds = calloc(qm->segs.n, sizeof(*qm->fds));
+	if (!rf || !qm->fds) {
+		free(rf);
+		return xfm_fail(-ENOMEM, "%s: out of memory", qm->base.label);
+	}
+	for (size_t i = 0; i < qm->segs.n && rc == 0; i++) {
+		rc = xfm_qemu_ram_fd(qm->pid, qm->segs.v[i].off,
+				     qm->segs.v[i].len, &rf[i]);
+		if (rc == 0)
+			qm->fds[qm->nfds++] = rf[i].fd;
+	}
+	if (rc < 0) { /* anonymous, private, or no access: the process */
+		close_fds(qm);
+		free(rf);
+		return 0;
+	}
+	for (size_t i = 0; i < qm->segs.n; i++) {
+		struct xfm_seg *sg = &qm->segs.v[i];
+
+		sg->fd = rf[i].fd;
+		sg->off = rf[i].off;
+		sg->path = rf[i].kind;
+		if (!strstr(kinds, rf[i].kind))
+			snprintf(kinds + strlen(kinds), sizeof(kinds) -
+				 strlen(kinds), "%s%s", *kinds ? "+" : "",
+				 rf[i].kind);
+	}
+	qm->ram_fd = true;
+	rc = xfm_source_add_info(&qm->base, "qemu.ram", "process %d (%s, "
+				 "its descriptor %d reopened through "
+				 "/proc/%d/fd)", (int)qm->pid, kinds,
+				 rf[0].fdnum, (int)qm->pid);
+	free(rf);
+	if (rc == 0)
+		rc = xfm_source_add_info(&qm->base, "qemu.ram_access", "%s",
+					 kinds);
+	return rc < 0 ? rc : 1;
+}
+
 /*
  * Guest RAM that is not a shared file: each RAM region of the flat view
  * is one block in QEMU's address space, found with gpa2hva; reads go
@@ -419,8 +494,13 @@ static int process_layout(struct xfm_qemu *qm, struct qmp *q)
 			return rc;
 		sg->path = "QEMU process";
 	}
-	return xfm_source_add_info(&qm->base, "qemu.ram", "process %d "
-				   "(process_vm_readv)", (int)qm->pid);
+	rc = ram_fds(qm);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	rc = xfm_source_add_info(&qm->base, "qemu.ram", "process %d "
+				 "(process_vm_readv)", (int)qm->pid);
+	return rc ? rc : xfm_source_add_info(&qm->base, "qemu.ram_access",
+					     "process_vm_readv");
 }
 
 static int query_mtree(struct xfm_qemu *qm, struct qmp *q)
@@ -562,6 +642,9 @@ static int load_layout(struct xfm_qemu *qm, const char *sock)
 	qmp_close(&q);
 	if (rc == 0)
 		rc = check_regions(qm);
+	if (rc == 0 && !qm->process)
+		rc = xfm_source_add_info(&qm->base, "qemu.ram_access",
+					 "mem-path");
 	if (rc == 0)
 		rc = xfm_source_add_info(&qm->base, "qemu.regions", "%zu",
 					 qm->nreg);
@@ -605,6 +688,13 @@ static int qemu_pread(struct xfm_source *s, uint64_t addr, void *buf,
 			      buf, len, flags);
 }
 
+/* The RAM files' shared mappings: the guest's stores show at once. */
+static const void *qemu_direct(struct xfm_source *s, uint64_t addr,
+			       uint64_t len)
+{
+	return xfm_segs_direct(&to_qemu(s)->segs, addr, len);
+}
+
 static int64_t qemu_proc_map(struct xfm_source *s, const uint64_t *frames,
 			     size_t n, unsigned int prot, void *hint, int *err,
 			     void **addr)
@@ -639,6 +729,7 @@ static void qemu_close(struct xfm_source *s)
 	}
 	free(qm->be);
 	xfm_segs_free(&qm->segs);
+	close_fds(qm);
 	free(qm->sock);
 	xfm_source_fini(s);
 	free(qm);
@@ -725,6 +816,7 @@ static const struct xfm_source_ops qemu_ops = {
 	.map = qemu_map,
 	.close = qemu_close,
 	.pread = qemu_pread,
+	.direct = qemu_direct,
 	.vm_root = qemu_vm_root,
 };
 
@@ -777,7 +869,8 @@ int xfm_qemu_open(const char *sock, const struct xfm_open_args *a,
 		if (rc == 0)
 			rc = load_layout(qm, sock);
 	}
-	if (rc == 0 && qm->process)
+	/* (RAM files reopened from QEMU's descriptors: the RAM-file ops) */
+	if (rc == 0 && qm->process && !qm->ram_fd)
 		qm->base.ops = &qemu_process_ops;
 	if (rc < 0) {
 		qemu_close(&qm->base);

@@ -320,6 +320,7 @@ static void live_read(void **state)
 	h = open_ok(vm64.uri, 0);
 	assert_string_equal(xfm_source_name(h), "qemu");
 	assert_non_null(strstr(fact(h, "qemu.memdev"), vm64.ram));
+	assert_string_equal(fact(h, "qemu.ram_access"), "mem-path");
 	assert_int_equal(xfm_get_ranges(h, r, 8), 2);
 	assert_memory_equal(r, want, sizeof(want));
 	assert_int_equal(xfm_get_geometry(h, &g, sizeof(g)), 0);
@@ -557,6 +558,7 @@ static void expect_process(struct vm *v)
 		if (!strcmp(key, "qemu.ram") && strstr(val, "process_vm_readv"))
 			said = true;
 	assert_true(said);
+	assert_string_equal(fact(h, "qemu.ram_access"), "process_vm_readv");
 	assert_true(xfm_map(h, &ext, 1, XFM_PROT_READ, NULL, &m) == 1);
 	for (size_t i = 0; i < 4096; i++)
 		assert_int_equal(((uint8_t *)xfm_map_addr(m))[i],
@@ -630,6 +632,72 @@ static void errors(void **state)
 	unlink(obj);
 }
 
+/*
+ * RAM that QEMU maps shared from a descriptor but names in no mem-path
+ * xfm can open (memory-backend-memfd; a file backend whose mem-path is a
+ * directory): that file, reopened through /proc/PID/fd, read as a RAM
+ * file is.  Live: bytes written into that file after the open (as the
+ * guest would store them) are what xfm reads next, and what QEMU shows.
+ */
+static void expect_ram_fd(struct vm *v, const char *kind)
+{
+	static const uint8_t junk[16] = "xfm saw it live";
+	uint8_t got[16], seen[16];
+	char proc[64];
+	xfm_extent ext = { .frame = 0x200 };
+	xfm_mapping *m;
+	xfm_handle *h = open_ok(v->uri, 0);
+	int pid = 0, num = -1, fd;
+
+	assert_string_equal(fact(h, "qemu.ram_access"), kind);
+	assert_int_equal(sscanf(fact(h, "qemu.ram"), "process %d (", &pid), 1);
+	assert_non_null(strstr(fact(h, "qemu.ram"), "reopened through /proc/"));
+	assert_int_equal(sscanf(strstr(fact(h, "qemu.ram"), "descriptor "),
+				"descriptor %d", &num), 1);
+	for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++)
+		check_blob(h, &blobs[i]);
+	assert_true(xfm_map(h, &ext, 1, XFM_PROT_READ, NULL, &m) == 1);
+	for (size_t i = 0; i < 4096; i++)
+		assert_int_equal(((uint8_t *)xfm_map_addr(m))[i],
+				 craft_pat(0x200000 + i));
+	/* read-only: writing needs a mem-path */
+	assert_int_equal(xfm_write(h, 0x30000, "x", 1), -EROFS);
+	/* the test writes into QEMU's file (guest 0x30000 is offset
+	 * 0x30000 of the block that starts at 0) */
+	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", pid, num);
+	fd = open(proc, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, junk, 16, 0x30000), 16);
+	close(fd);
+	assert_int_equal(xfm_read(h, 0x30000, got, 16, 0), 0);
+	assert_memory_equal(got, junk, 16);
+	qemu_xp(v, 0x30000, seen, 16);
+	assert_memory_equal(seen, junk, 16);
+	xfm_unmap(m);
+	xfm_close(h);
+}
+
+static void process_ram_fd(void **state)
+{
+	char obj[512];
+	static struct vm v;
+
+	(void)state;
+	if (!vm_start(&v, "memfd", "64", "memory-backend-memfd,id=ram0,"
+		      "size=64M", blobs, sizeof(blobs) / sizeof(blobs[0]),
+		      NULL))
+		fail_msg("QEMU did not start");
+	expect_ram_fd(&v, "memfd");
+	vm_stop(&v);
+	snprintf(obj, sizeof(obj), "memory-backend-file,id=ram0,size=64M,"
+		 "mem-path=%s,share=on", craft_tmpdir());
+	if (!vm_start(&v, "dir", "64", obj, blobs,
+		      sizeof(blobs) / sizeof(blobs[0]), NULL))
+		fail_msg("QEMU did not start");
+	expect_ram_fd(&v, "file");
+	vm_stop(&v);
+}
+
 /* ------------------------------------------------------------------ */
 
 static int setup(void **state)
@@ -668,6 +736,7 @@ static int run_group(void)
 		cmocka_unit_test(dump_live),
 		cmocka_unit_test(above_4g),
 		cmocka_unit_test(errors),
+		cmocka_unit_test(process_ram_fd),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
