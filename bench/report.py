@@ -322,10 +322,83 @@ def kdump_table(r, name):
         ["", "Every repetition: `%s`." % name]) + "\n"
 
 
+def vm_rows(t, r):
+    """bench/bench-vm's reads by virtual address against the same reads
+    by physical address, one row per working set (files with every
+    repetition: reads_by_va/reads_by_pa)."""
+    for s in r["sets"]:
+        m = {"va": s.get("reads_by_va"), "pa": s.get("reads_by_pa")}
+        t.row("random 8-byte reads by VA (`xfm_read_va`), %d MiB working "
+              "set, reads/s" % s["working_set_mib"],
+              "`xfm_read` of the same physical addresses", "reads/s", [m],
+              "va", "pa", "≥ %s×" % r["goal_va_vs_pa"],
+              ge(r["goal_va_vs_pa"]))
+
+
+def vm_table(r, name):
+    t = Table()
+    vm_rows(t, r)
+    mc = r["machine"]
+    tr = "; ".join("%d MiB: %s warm, %s cold" % (
+        s["working_set_mib"], fmt(s["translations_per_s_warm"], ""),
+        fmt(s["translations_per_s_cold"], "")) for s in r["sets"])
+    return "\n".join([
+        "Machine: %s, %s cores, kernel %s, load average %s at start, %s "
+        "at end; libxfm `%s`." % (mc["cpu"], mc["cores"], mc["kernel"],
+                                  mc["loadavg"], mc["loadavg_end"],
+                                  r["library"]),
+        "Source: %s; %d repetitions of %.2f s per side, the two sides "
+        "alternating.  Translations/s (`xfm_translate`, one run): %s." % (
+            r["source"], r["read_reps"], r["secs_per_run"], tr),
+        "", "| measure | xfm | reference | reference value | ratio "
+        "| goal | met |", "|---|---|---|---|---|---|---|"] + t.rows +
+        ["", "Every repetition: `%s`." % name]) + "\n"
+
+
+def qemu_rows(t, r):
+    """bench/bench-qemu-ram.sh's guests read through the QEMU process
+    (RAM in a memfd, anonymous RAM) against a shared RAM file, side by
+    side in each repetition (files with every repetition)."""
+    sh = r["shared_file"]
+    ref = "the same reads, shared RAM file (`mem-path`)"
+    guests = {"memfd": "guest RAM in `memory-backend-memfd`",
+              "process": "anonymous guest RAM (plain `-m`)"}
+    for kind in ("memfd", "process"):
+        g = r[kind]
+        how = "%s, read via `%s`" % (guests[kind], g["ram_access"])
+        t.row("random 8-byte reads, %s, reads/s" % how, ref, "reads/s",
+              [{"a": g["random_8b_reps"], "b": sh["random_8b_reps"]}],
+              "a", "b", "≥ %s×" % r["goal"], ge(r["goal"]))
+        t.row("sequential 1 MiB reads, %s" % how, ref, "bytes/s",
+              [{"a": g["seq_reps"], "b": sh["seq_reps"]}],
+              "a", "b", "≥ %s×" % r["goal"], ge(r["goal"]))
+    t.row("bare 8-byte `process_vm_readv` calls at random offsets "
+          "(no xfm), reads/s", ref + ", random 8-byte reads", "reads/s",
+          [{"a": r["process_vm_readv_floor_reps"],
+            "b": sh["random_8b_reps"]}], "a", "b", "—", None)
+
+
+def qemu_table(r, name):
+    t = Table()
+    qemu_rows(t, r)
+    return "\n".join([
+        "%s; %d repetitions of `xfm bench --time 1` per guest, the order "
+        "rotating; load average %s at start, %s at end." % (
+            r["guest"], r["reps"], " ".join(r["loadavg"]),
+            " ".join(r["loadavg_end"])),
+        "", "| measure | xfm | reference | reference value | ratio "
+        "| goal | met |", "|---|---|---|---|---|---|---|"] + t.rows +
+        ["", "Every repetition: `%s`." % name]) + "\n"
+
+
 def table(result, name):
     """The markdown of a result file: the same text for the same file."""
+    if result.get("benchmark") == "qemu-ram-process-vs-shared-file":
+        return qemu_table(result, name)
     if result.get("benchmark") == "mount-pmem-sequential":
         return mount_table(result, name)
+    if result.get("benchmark") == "vm-translate":
+        return vm_table(result, name)
     if result.get("benchmark") == "kdump":
         return kdump_table(result, name)
     t = Table()
@@ -374,6 +447,12 @@ def table(result, name):
 
 def rows_of(result):
     t = Table()
+    if result.get("benchmark") == "vm-translate":
+        vm_rows(t, result)
+        return t.data
+    if result.get("benchmark") == "qemu-ram-process-vs-shared-file":
+        qemu_rows(t, result)
+        return t.data
     labs = labs_of(result)
     if labs:
         lab_rows(t, labs)
