@@ -5,6 +5,9 @@
  * Needs ptrace permission over QEMU (same user with ptrace_scope 0, or
  * CAP_SYS_PTRACE).  Reads are copies, so they are always current; a
  * "mapping" is a snapshot (the source is read-only in this mode).
+ * Regions whose file was reopened (qemu-ram-fd.c) while others were not
+ * carry that file's mapping in their segment (fd >= 0, map): read there,
+ * with loads, not by a system call.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +28,29 @@ pid_t xfm_qemu_peer_pid(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return -errno;
 	return cr.pid > 0 ? cr.pid : -ESRCH;
+}
+
+/* A segment's own mapping of QEMU's file, or NULL: copy out of QEMU. */
+static const uint8_t *beside(const struct xfm_seg *s)
+{
+	const uint8_t *m;
+
+	if (s->fd < 0)
+		return NULL;
+	m = atomic_load_explicit(&((struct xfm_seg *)s)->map,
+				 memory_order_acquire);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+const void *xfm_qemu_proc_direct(const struct xfm_segs *segs, uint64_t addr,
+				 uint64_t len)
+{
+	const struct xfm_seg *s = xfm_segs_find(segs, addr);
+	const uint8_t *m = s && s->addr <= addr ? beside(s) : NULL;
+
+	if (!m || len > s->len - (addr - s->addr))
+		return NULL;
+	return m + (addr - s->addr);
 }
 
 /* Copy @len bytes at QEMU's @hva; 0 or -errno. */
@@ -65,9 +91,14 @@ int xfm_qemu_proc_pread(const struct xfm_segs *segs, pid_t pid,
 						addr);
 			memset(p, 0, n);
 		} else {
+			const uint8_t *m = beside(s);
+
 			n = s->addr + s->len - addr;
 			n = n < len ? n : len;
-			rc = copy_out(pid, s->off + (addr - s->addr), p, n);
+			if (m)
+				xfm_guest_load(p, m + (addr - s->addr), n);
+			rc = m ? 0 : copy_out(pid, s->off + (addr - s->addr), p,
+					      n);
 			if (rc < 0)
 				return xfm_fail(rc, "%s: reading 0x%" PRIx64
 						" from QEMU process %d: %s",
@@ -111,8 +142,12 @@ int64_t xfm_qemu_proc_map(const struct xfm_segs *segs, pid_t pid,
 			j = i + (size_t)((s->addr + s->len - a) / FRAME);
 		if (j == i)
 			j = i + 1;
-		rc = copy_out(pid, s->off + (a - s->addr), base + i * FRAME,
-			      (j - i) * FRAME);
+		if (beside(s))
+			xfm_guest_load(base + i * FRAME, beside(s) + (a - s->addr),
+				       (j - i) * FRAME);
+		rc = beside(s) ? 0 : copy_out(pid, s->off + (a - s->addr),
+					      base + i * FRAME,
+					      (j - i) * FRAME);
 		for (size_t k = i; k < j; k++)
 			err[k] = rc;
 		if (rc == 0)

@@ -27,6 +27,11 @@ int64_t xfm_qemu_proc_map(const struct xfm_segs *segs, pid_t pid,
 			  const struct xfm_source *src, const uint64_t *frames,
 			  size_t n, void *hint, int *err, void **addr);
 
+/* Where guest [addr, addr + len) lies in this process (a region whose
+ * file was reopened), or NULL: the process ops' direct(). */
+const void *xfm_qemu_proc_direct(const struct xfm_segs *segs, uint64_t addr,
+				 uint64_t len);
+
 /* The file behind QEMU's RAM block at @hva (@len bytes), when QEMU maps
  * it shared from a descriptor (qemu-ram-fd.c). */
 struct xfm_qemu_ram_fd {

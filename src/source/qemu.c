@@ -414,56 +414,101 @@ static void close_fds(struct xfm_qemu *qm)
 	qm->nfds = 0;
 }
 
+/* A region's file mapped for reads beside the process path (@rf's
+ * file, at its offset): the segment keeps QEMU's address in off, gets
+ * our descriptor and the mapping; false if it cannot be mapped. */
+static bool map_beside(struct xfm_seg *sg, const struct xfm_qemu_ram_fd *rf)
+{
+	uint64_t kp = xfm_pagesz_of(1).kpage;
+	void *p;
+
+	/* xfm_segs_free() unmaps from off's page: both must line up */
+	if (sg->off % kp || rf->off % kp || sg->len > SIZE_MAX)
+		return false;
+	p = mmap(NULL, (size_t)sg->len, PROT_READ, MAP_SHARED, rf->fd,
+		 (off_t)rf->off);
+	if (p == MAP_FAILED)
+		return false;
+	sg->fd = rf->fd;
+	sg->path = rf->kind;
+	atomic_store(&sg->map, (const uint8_t *)p);
+	return true;
+}
+
+/* Add @kind to the "+"-joined list @kinds (once). */
+static void add_kind(char *kinds, size_t size, const char *kind)
+{
+	size_t n = strlen(kinds);
+
+	if (!strstr(kinds, kind))
+		snprintf(kinds + n, size - n, "%s%s", n ? "+" : "", kind);
+}
+
 /*
- * Every RAM region (segment: off is QEMU's address) in a file QEMU maps
- * shared: read the files instead of the process.  1 when done (the
- * segments hold our descriptors and file offsets, the facts say so); 0
- * when some region is anonymous or private (nothing changed: read the
- * process); a negative errno on failure.
+ * The RAM regions (segments: off is QEMU's address) that QEMU maps
+ * shared from a file it holds: read those files instead of the process.
+ * Every region so: 1, the segments hold our descriptors and file offsets
+ * (the RAM-file ops serve them).  Some: 0, those segments get a mapping
+ * beside QEMU's address (the process ops read it; the rest by
+ * process_vm_readv).  None: 0, nothing changed.  The facts say which.
+ * Negative errno on failure.
  */
 static int ram_fds(struct xfm_qemu *qm)
 {
 	struct xfm_qemu_ram_fd *rf = calloc(qm->segs.n, sizeof(*rf));
-	char kinds[64] = "";
-	int rc = 0;
+	char kinds[96] = "";
+	size_t found = 0, first = SIZE_MAX;
+	int rc;
 
-	qm->fds = calloc(qm->segs.n, sizeof(*qm->fds));
+	qm->fds = calloc(qm->segs.n ? qm->segs.n : 1, sizeof(*qm->fds));
 	if (!rf || !qm->fds) {
 		free(rf);
 		return xfm_fail(-ENOMEM, "%s: out of memory", qm->base.label);
 	}
-	for (size_t i = 0; i < qm->segs.n && rc == 0; i++) {
-		rc = xfm_qemu_ram_fd(qm->pid, qm->segs.v[i].off,
-				     qm->segs.v[i].len, &rf[i]);
-		if (rc == 0)
-			qm->fds[qm->nfds++] = rf[i].fd;
-	}
-	if (rc < 0) { /* anonymous, private, or no access: the process */
-		close_fds(qm);
-		free(rf);
-		return 0;
+	for (size_t i = 0; i < qm->segs.n; i++) {
+		/* anonymous, private, or no access: -errno, by the process */
+		rf[i].fd = -1;
+		if (xfm_qemu_ram_fd(qm->pid, qm->segs.v[i].off,
+				    qm->segs.v[i].len, &rf[i]) < 0)
+			continue;
+		qm->fds[qm->nfds++] = rf[i].fd;
+		found++;
 	}
 	for (size_t i = 0; i < qm->segs.n; i++) {
 		struct xfm_seg *sg = &qm->segs.v[i];
 
-		sg->fd = rf[i].fd;
-		sg->off = rf[i].off;
-		sg->path = rf[i].kind;
-		if (!strstr(kinds, rf[i].kind))
-			snprintf(kinds + strlen(kinds), sizeof(kinds) -
-				 strlen(kinds), "%s%s", *kinds ? "+" : "",
-				 rf[i].kind);
+		if (rf[i].fd < 0)
+			continue;
+		if (found == qm->segs.n) {
+			sg->fd = rf[i].fd;
+			sg->off = rf[i].off;
+			sg->path = rf[i].kind;
+		} else if (!map_beside(sg, &rf[i])) {
+			continue;
+		}
+		add_kind(kinds, sizeof(kinds), rf[i].kind);
+		if (first == SIZE_MAX)
+			first = i;
 	}
-	qm->ram_fd = true;
-	rc = xfm_source_add_info(&qm->base, "qemu.ram", "process %d (%s, "
-				 "its descriptor %d reopened through "
-				 "/proc/%d/fd)", (int)qm->pid, kinds,
-				 rf[0].fdnum, (int)qm->pid);
-	free(rf);
+	qm->ram_fd = found && found == qm->segs.n;
+	if (first == SIZE_MAX) {
+		rc = 0;
+		goto out;
+	}
+	if (!qm->ram_fd)
+		add_kind(kinds, sizeof(kinds), "process_vm_readv");
+	rc = xfm_source_add_info(&qm->base, "qemu.ram", "process %d (%s; "
+				 "descriptor %d and any other reopened "
+				 "through /proc/%d/fd)", (int)qm->pid, kinds,
+				 rf[first].fdnum, (int)qm->pid);
 	if (rc == 0)
 		rc = xfm_source_add_info(&qm->base, "qemu.ram_access", "%s",
 					 kinds);
-	return rc < 0 ? rc : 1;
+	if (rc == 0)
+		rc = qm->ram_fd ? 1 : 2;
+out:
+	free(rf);
+	return rc;
 }
 
 /*
@@ -495,7 +540,7 @@ static int process_layout(struct xfm_qemu *qm, struct qmp *q)
 		sg->path = "QEMU process";
 	}
 	rc = ram_fds(qm);
-	if (rc != 0)
+	if (rc != 0) /* (facts said) */
 		return rc < 0 ? rc : 0;
 	rc = xfm_source_add_info(&qm->base, "qemu.ram", "process %d "
 				 "(process_vm_readv)", (int)qm->pid);
@@ -708,6 +753,12 @@ static int64_t qemu_proc_map(struct xfm_source *s, const uint64_t *frames,
 				 addr);
 }
 
+static const void *qemu_proc_direct(struct xfm_source *s, uint64_t addr,
+				    uint64_t len)
+{
+	return xfm_qemu_proc_direct(&to_qemu(s)->segs, addr, len);
+}
+
 static int qemu_proc_pread(struct xfm_source *s, uint64_t addr, void *buf,
 			   uint64_t len, unsigned int flags)
 {
@@ -827,6 +878,7 @@ static const struct xfm_source_ops qemu_process_ops = {
 	.map = qemu_proc_map,
 	.close = qemu_close,
 	.pread = qemu_proc_pread,
+	.direct = qemu_proc_direct,
 	.vm_root = qemu_vm_root,
 };
 

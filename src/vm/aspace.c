@@ -577,12 +577,13 @@ static int walk_cached(xfm_handle *h, const xfm_vm_root *r, uint64_t st,
  * loads).
  */
 static bool x86_leaf(xfm_handle *h, uint64_t st, uint64_t va,
-		     xfm_translation *t)
+		     xfm_translation *t, bool in_place_only)
 {
 	uint64_t table, a, e, i = (va >> 12) & 511;
 	const uint64_t *ptr;
 
-	if (!psc_lookup(h->vm, st, va >> X86_LEAF_SPAN, &table, &ptr))
+	if (!psc_lookup(h->vm, st, va >> X86_LEAF_SPAN, &table, &ptr) ||
+	    (in_place_only && !ptr))
 		return false;
 	a = table + i * 8;
 	if (ptr)
@@ -645,12 +646,14 @@ static int translate(xfm_handle *h, uint64_t va, xfm_translation *t)
 	int rc;
 
 	/* A table entry in this process costs what a cache slot does, and
-	 * the slots of 4 KiB pages stay empty then: the entry first. */
-	if ((st & STATE_DIRECT) && x86_leaf(h, st, va, t))
+	 * the slots of 4 KiB pages stay empty then: the entry first.  A
+	 * table the source keeps elsewhere (a compressed dump, a process)
+	 * is read once and its pages' translations cached. */
+	if ((st & STATE_DIRECT) && x86_leaf(h, st, va, t, true))
 		return 0;
 	if (STATE_SHIFT(st) && (tlb_lookup(h->vm, st, va, t) ||
-				((st & (STATE_X86_LEAF | STATE_DIRECT)) ==
-				 STATE_X86_LEAF && x86_leaf(h, st, va, t))))
+				((st & STATE_X86_LEAF) &&
+				 x86_leaf(h, st, va, t, false))))
 		return 0;
 	rc = current_root(h, &r, &st);
 	if (rc < 0)

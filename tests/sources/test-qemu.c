@@ -97,6 +97,9 @@ static bool sock_ready(const char *path)
  * Start QEMU: @memobj is the -object argument (NULL: plain -m), @extra
  * blobs placed by -device loader.  Returns false if it did not come up.
  */
+/* One more -object for the next vm_start (a DIMM's backend), or NULL. */
+static const char *more_object;
+
 static bool vm_start(struct vm *v, const char *tag, const char *mem,
 		     const char *memobj, const struct blob *b, size_t nb,
 		     const char *above)
@@ -141,6 +144,10 @@ static bool vm_start(struct vm *v, const char *tag, const char *mem,
 			 file, (unsigned long long)b[i].addr);
 		argv[argc++] = "-device";
 		argv[argc++] = loader[i];
+	}
+	if (more_object) {
+		argv[argc++] = "-object";
+		argv[argc++] = more_object;
 	}
 	if (above) {
 		argv[argc++] = "-device";
@@ -698,6 +705,42 @@ static void process_ram_fd(void **state)
 	vm_stop(&v);
 }
 
+/*
+ * Both at once: main RAM in a memfd, a DIMM of anonymous RAM above 4 GiB
+ * (as a guest's device RAM is): the memfd region by its file, the DIMM
+ * by process_vm_readv, one read across neither boundary each; QEMU's
+ * own view of the DIMM's bytes (written by the test through QEMU's
+ * memory with the loader) equals ours.
+ */
+static void process_mixed(void **state)
+{
+	static const struct blob all[] = {
+		{ 0x10000, 64 }, { 0x200000, 8192 }, { 0x3fff000, 4096 },
+		{ 0x100000000ull, 4096 },    /* in the DIMM */
+	};
+	static struct vm v;
+	uint8_t ours[64], theirs[64];
+	xfm_handle *h;
+
+	(void)state;
+	more_object = "memory-backend-ram,id=mem1,size=64M";
+	if (!vm_start(&v, "mixed", "64,slots=2,maxmem=1G",
+		      "memory-backend-memfd,id=ram0,size=64M", all, 4,
+		      "pc-dimm,id=dimm1,memdev=mem1"))
+		fail_msg("QEMU did not start");
+	more_object = NULL;
+	h = open_ok(v.uri, 0);
+	assert_string_equal(fact(h, "qemu.ram_access"),
+			    "memfd+process_vm_readv");
+	for (size_t i = 0; i < 4; i++)
+		check_blob(h, &all[i]);
+	assert_int_equal(xfm_read(h, 0x100000000ull, ours, 64, 0), 0);
+	qemu_xp(&v, 0x100000000ull, theirs, 64);
+	assert_memory_equal(ours, theirs, 64);
+	xfm_close(h);
+	vm_stop(&v);
+}
+
 /* ------------------------------------------------------------------ */
 
 static int setup(void **state)
@@ -737,6 +780,7 @@ static int run_group(void)
 		cmocka_unit_test(above_4g),
 		cmocka_unit_test(errors),
 		cmocka_unit_test(process_ram_fd),
+		cmocka_unit_test(process_mixed),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
