@@ -309,7 +309,7 @@ ARCH_EXPORT_MODULES=(virtio_mmio virtio_blk)
 ARCH_EXTRA_LIBS=(libgcc_s.so.1 libxenforeignmemory.so.1 libxencall.so.1 libxendevicemodel.so.1
     libxenevtchn.so.1 libxengnttab.so.1 libxenhypfs.so.1 libxenstore.so.4
     libxentoolcore.so.1 libxentoollog.so.1 libxenctrl.so.4.17 libxenguest.so.4.17
-    libxenlight.so.4.17)
+    libxenlight.so.4.17 libz.so.1)
 ARCH_GUEST_TYPES="arm"
 
 # Builds (or checks) the staging tree, under a lock shared by concurrent labs. Called by

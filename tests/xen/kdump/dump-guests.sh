@@ -6,9 +6,8 @@
 # wrote, /run/xfm/TYPE-{marker,region}.bin). Per guest:
 #   pvh: ELF and kdump (zstd), both exported;
 #   pv:  xen-core (exported) and kdump (zstd, checked here only);
-#   arm: ELF (exported; the host makes its kdump from it: under TCG on
-#        the 16 KiB dom0 each live dump costs minutes, most of it the
-#        search for the guest's VMCOREINFO).
+#   arm: ELF and kdump (zlib: the one codec library in the arm64 stage),
+#        both exported.
 # The PV guest's page tables hold machine frames: of the analysers only
 # crash translates them, and only through the p2m table of a PV xen-core
 # file (.xen_p2m), which xfm writes for a PV source. Its ELF and kdump
@@ -136,6 +135,7 @@ for g in $XFM_GUESTS; do
 		dump "$g" "$domid" kdump "$g.kdump-zstd" 0 --compress zstd
 	elif [ "$g" = arm ]; then
 		dump "$g" "$domid" elf "$g.elf" 1
+		dump "$g" "$domid" kdump "$g.kdump-zlib" 1 --compress zlib
 	else
 		dump "$g" "$domid" elf "$g.elf" 1
 		dump "$g" "$domid" kdump "$g.kdump-zstd" 1 --compress zstd
