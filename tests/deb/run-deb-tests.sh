@@ -49,6 +49,20 @@ for d in "$out"/*.deb; do
 	echo "# $(basename "$d") $(stat -c %s "$d") bytes, Installed-Size $(dpkg-deb -f "$d" Installed-Size) KiB"
 done
 
+# codecs DEB: how many of the four kdump codecs (zlib, lzo, snappy, zstd)
+# DEB's libxfm was built with: each is dlopen'ed, so it shows only as the
+# names libxfm asks dlsym for, compiled in where its header was found.
+codecs() {
+	dpkg-deb --fsys-tarfile "$1" | tar -xOf - --wildcards '*/libxfm.so.0.*' | strings |
+		grep -c -x -e deflateInit_ -e lzo1x_1_compress -e snappy_compress -e ZSTD_compressCCtx
+}
+n_=$(codecs "$(ls "$out/libxfm0_"*"_$arch.deb")")
+if [ "$n_" = 4 ]; then
+	ok "libxfm0 is built with all four kdump codecs (zlib, lzo, snappy, zstd: Build-Depends has their headers)"
+else
+	not_ok "libxfm0 is built with $n_ of the four kdump codecs (debian/control's Build-Depends)"
+fi
+
 mver=$(sed -n "s/^  version : '\(.*\)',\$/\1/p" "$top/meson.build" | head -n 1)
 dver=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
 if [ "$mver" = "$dver" ]; then
@@ -229,7 +243,13 @@ if [ "$cross" = 1 ] && [ "$arch" = amd64 ]; then
 			# The same libraries: no optional dependency left out of the cross build.
 			[ "$(dpkg-deb -f "$a" Depends | sed 's/ ([^)]*)//g')" = \
 				"$(dpkg-deb -f "$n_" Depends | sed 's/ ([^)]*)//g')" ] || bad="$bad $p(depends)"
+			[ "$(dpkg-deb -f "$a" Recommends)" = "$(dpkg-deb -f "$n_" Recommends)" ] ||
+				bad="$bad $p(recommends)"
 		done
+		# The kdump codecs are dlopen'ed, so no Depends shows them:
+		# each is built in only where its header was found.
+		n_=$(codecs "$(ls "$top/build-deb/arm64/libxfm0_"*_arm64.deb)")
+		[ "$n_" = 4 ] || bad="$bad libxfm0(codecs: $n_ of 4 built in)"
 		dpkg-deb -x "$(ls "$top/build-deb/arm64/xfm-xenforeignmemory_"*_arm64.deb)" "$work/arm"
 		file -L "$work/arm/usr/lib/aarch64-linux-gnu/xfm/libxenforeignmemory.so.1" | grep -q 'ARM aarch64' ||
 			bad="$bad drop-in(not aarch64)"
