@@ -125,9 +125,10 @@ debs=()
 for p in "${pkgs[@]}"; do
 	debs+=("$(ls "$out/${p}_"*"_$arch.deb")")
 done
-# Debian's packages ours depend on (and Debian's libxenforeignmemory1, to
-# compare with) are in the cached base, so apt needs no network here.
-mapfile -t deps < <(for d in "${debs[@]}"; do dpkg-deb -f "$d" Depends; done |
+# Debian's packages ours depend on or recommend (and Debian's
+# libxenforeignmemory1, to compare with) are in the cached base, so apt
+# needs no network here.
+mapfile -t deps < <(for d in "${debs[@]}"; do dpkg-deb -f "$d" Depends; dpkg-deb -f "$d" Recommends; done |
 	tr ',' '\n' | sed 's/^[[:space:]]*//; s/[[:space:](].*//' |
 	grep -v -e '^$' -e '^libxfm0$' -e '^xfm' | sort -u)
 root=$work/root
