@@ -4,6 +4,7 @@
  * reads by virtual address against the same reads by physical address.
  *
  * usage: bench-vm [--dir DIR] [--secs S] [--out FILE]
+ *        bench-vm --profile N [--dir DIR]
  *
  * Builds a raw image (in --dir, default /dev/shm: tables, a hole, data
  * pages of random bytes) of an
@@ -23,6 +24,9 @@
  * every repetition, the medians, the machine (load average at start and
  * end) and the libxfm it ran on (its path: LD_LIBRARY_PATH may point this
  * program at another build's library, for a before/after run).
+ * --profile N: no clock, no JSON: N random reads by VA then the same N
+ * by PA over the 512 MiB set, for `valgrind --tool=callgrind` (the
+ * instructions per call of run_va and run_pa: docs/benchmarks.md).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -200,6 +204,59 @@ static double read_rate(xfm_handle *h, const uint64_t *perm, uint64_t npages,
 	return (double)n / (t1 - t0);
 }
 
+/* --profile: exactly @n reads each way, the same addresses as read_rate. */
+static __attribute__((noinline)) uint64_t run_va(xfm_handle *h, uint64_t npages,
+						 uint64_t n)
+{
+	uint64_t seed = 777, sum = 0, v;
+
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = rnd(&seed) % npages, off = rnd(&seed) % 512 * 8;
+
+		if (xfm_read_va(h, VA_BASE + i * 4096 + off, &v, 8, 0) < 0)
+			die("xfm_read_va", EFAULT);
+		sum += v;
+	}
+	return sum;
+}
+
+static __attribute__((noinline)) uint64_t run_pa(xfm_handle *h,
+						 const uint64_t *perm,
+						 uint64_t npages, uint64_t n)
+{
+	uint64_t seed = 777, sum = 0, v;
+
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = rnd(&seed) % npages, off = rnd(&seed) % 512 * 8;
+
+		if (xfm_read(h, perm[i] * 4096 + off, &v, 8, 0) < 0)
+			die("xfm_read", EFAULT);
+		sum += v;
+	}
+	return sum;
+}
+
+static int profile(const char *dir, uint64_t n)
+{
+	const xfm_vm_root root = { .mode = XFM_VM_X86_64, .root = TABLES };
+	uint64_t npages = UINT64_C(512) << 8, *perm;
+	char path[512];
+	xfm_handle *h;
+
+	snprintf(path, sizeof(path), "%s/xfm-bench-vm-%d.img", dir,
+		 (int)getpid());
+	build(path, npages, &perm);
+	if (xfm_open(&h, path, 0) < 0 ||
+	    xfm_set_vm_root(h, &root, sizeof(root)) < 0)
+		die(path, EINVAL);
+	unlink(path);
+	printf("%" PRIu64 " %" PRIu64 "\n", run_va(h, npages, n),
+	       run_pa(h, perm, npages, n));
+	xfm_close(h);
+	free(perm);
+	return 0;
+}
+
 static double median(double *v, int n)
 {
 	for (int i = 1; i < n; i++)
@@ -313,6 +370,7 @@ int main(int argc, char **argv)
 	const char *dir = "/dev/shm", *out = NULL;
 	static const uint64_t sets[] = { 64, 512 };
 	double secs = 0.5;
+	uint64_t prof = 0;
 	int reps = 6;
 	FILE *f = stdout;
 	char tmp[600], load[64], cpu[128];
@@ -326,7 +384,11 @@ int main(int argc, char **argv)
 			secs = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--out"))
 			out = argv[i + 1];
+		else if (!strcmp(argv[i], "--profile"))
+			prof = strtoull(argv[i + 1], NULL, 0);
 	}
+	if (prof)
+		return profile(dir, prof);
 	if (out && access(out, F_OK) == 0) {
 		fprintf(stderr, "bench-vm: %s exists: result files are never "
 			"overwritten\n", out);

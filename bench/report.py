@@ -365,7 +365,7 @@ def qemu_rows(t, r):
               "process": "anonymous guest RAM (plain `-m`)"}
     for kind in ("memfd", "process"):
         g = r[kind]
-        how = "%s, read via `%s`" % (guests[kind], g["ram_access"])
+        how = guests[kind]
         t.row("random 8-byte reads, %s, reads/s" % how, ref, "reads/s",
               [{"a": g["random_8b_reps"], "b": sh["random_8b_reps"]}],
               "a", "b", "≥ %s×" % r["goal"], ge(r["goal"]))
@@ -386,6 +386,10 @@ def qemu_table(r, name):
         "rotating; load average %s at start, %s at end." % (
             r["guest"], r["reps"], " ".join(r["loadavg"]),
             " ".join(r["loadavg_end"])),
+        "How xfm read each guest (`qemu.ram_access`): shared file `%s`, "
+        "memfd `%s`, plain `%s`." % (r["shared_file"]["ram_access"],
+                                     r["memfd"]["ram_access"],
+                                     r["process"]["ram_access"]),
         "", "| measure | xfm | reference | reference value | ratio "
         "| goal | met |", "|---|---|---|---|---|---|---|"] + t.rows +
         ["", "Every repetition: `%s`." % name]) + "\n"
