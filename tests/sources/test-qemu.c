@@ -639,6 +639,47 @@ static void errors(void **state)
 	unlink(obj);
 }
 
+/* QEMU's RAM file, reopened by the test the way xfm did (the pid and
+ * descriptor from qemu.ram), for writing into guest RAM. */
+static int reopen_ram(xfm_handle *h)
+{
+	const char *ram = fact(h, "qemu.ram");
+	int pid = 0, num = -1, fd;
+	char proc[64];
+
+	assert_int_equal(sscanf(ram, "process %d (", &pid), 1);
+	assert_non_null(strstr(ram, "reopened through /proc/"));
+	assert_int_equal(sscanf(strstr(ram, "descriptor "), "descriptor %d",
+				&num), 1);
+	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", pid, num);
+	fd = open(proc, O_RDWR);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* x86-64 tables written at guest 0x40000 (in the RAM file @fd, offset =
+ * address): VA 0x2000 -> blob page 0x201000, VA 0x3000 -> 0x200000; a
+ * read by VA across the two, its table entries read in place
+ * (direct()). */
+static void check_va_in_place(xfm_handle *h, int fd)
+{
+	static const uint64_t t[] = { 0x41000 | 3, 0x42000 | 3, 0x43000 | 3 };
+	static const uint64_t pte[2] = { 0x201000 | 3, 0x200000 | 3 };
+	xfm_vm_root root = { .mode = XFM_VM_X86_64, .root = 0x40000 };
+	uint8_t va[64];
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pwrite(fd, &t[i], 8, 0x40000 +
+					(uint64_t)i * 0x1000), 8);
+	assert_int_equal(pwrite(fd, pte, 16, 0x43000 + 2 * 8), 16);
+	assert_int_equal(xfm_set_vm_root(h, &root, sizeof(root)), 0);
+	assert_int_equal(xfm_read_va(h, 0x2ff0, va, 64, 0), 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(va[i], craft_pat(0x201ff0 + i));
+	for (int i = 16; i < 64; i++)
+		assert_int_equal(va[i], craft_pat(0x200000 + i - 16));
+}
+
 /*
  * RAM that QEMU maps shared from a descriptor but names in no mem-path
  * xfm can open (memory-backend-memfd; a file backend whose mem-path is a
@@ -650,17 +691,12 @@ static void expect_ram_fd(struct vm *v, const char *kind)
 {
 	static const uint8_t junk[16] = "xfm saw it live";
 	uint8_t got[16], seen[16];
-	char proc[64];
 	xfm_extent ext = { .frame = 0x200 };
 	xfm_mapping *m;
 	xfm_handle *h = open_ok(v->uri, 0);
-	int pid = 0, num = -1, fd;
+	int fd;
 
 	assert_string_equal(fact(h, "qemu.ram_access"), kind);
-	assert_int_equal(sscanf(fact(h, "qemu.ram"), "process %d (", &pid), 1);
-	assert_non_null(strstr(fact(h, "qemu.ram"), "reopened through /proc/"));
-	assert_int_equal(sscanf(strstr(fact(h, "qemu.ram"), "descriptor "),
-				"descriptor %d", &num), 1);
 	for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++)
 		check_blob(h, &blobs[i]);
 	assert_true(xfm_map(h, &ext, 1, XFM_PROT_READ, NULL, &m) == 1);
@@ -671,10 +707,9 @@ static void expect_ram_fd(struct vm *v, const char *kind)
 	assert_int_equal(xfm_write(h, 0x30000, "x", 1), -EROFS);
 	/* the test writes into QEMU's file (guest 0x30000 is offset
 	 * 0x30000 of the block that starts at 0) */
-	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", pid, num);
-	fd = open(proc, O_RDWR);
-	assert_true(fd >= 0);
+	fd = reopen_ram(h);
 	assert_int_equal(pwrite(fd, junk, 16, 0x30000), 16);
+	check_va_in_place(h, fd);
 	close(fd);
 	assert_int_equal(xfm_read(h, 0x30000, got, 16, 0), 0);
 	assert_memory_equal(got, junk, 16);
@@ -737,6 +772,12 @@ static void process_mixed(void **state)
 	assert_int_equal(xfm_read(h, 0x100000000ull, ours, 64, 0), 0);
 	qemu_xp(&v, 0x100000000ull, theirs, 64);
 	assert_memory_equal(ours, theirs, 64);
+	{
+		int fd = reopen_ram(h);
+
+		check_va_in_place(h, fd);
+		close(fd);
+	}
 	xfm_close(h);
 	vm_stop(&v);
 }
