@@ -82,7 +82,13 @@ enum xfm_open_flags {
  *                   (-object memory-backend-file,...,share=on), through
  *                   its QMP socket: the guest-physical layout is asked
  *                   of QEMU at open, then the socket is closed and the
- *                   file itself is read and mapped (MAP_SHARED)
+ *                   file itself is read and mapped (MAP_SHARED).  Other
+ *                   guests, read-only, with ptrace permission over QEMU:
+ *                   RAM QEMU maps shared from a descriptor (a memfd) is
+ *                   read through that descriptor, reopened from
+ *                   /proc/PID/fd; anonymous or private RAM is copied by
+ *                   process_vm_readv.  The fact "qemu.ram_access" says
+ *                   which (xfm_source_info).
  * @flags: enum xfm_open_flags.
  * On success stores a new handle in *out and returns 0.
  * Errors: -EINVAL bad URI or flags, -ENOENT no such file or domain,
