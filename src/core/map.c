@@ -32,17 +32,33 @@ static uint64_t *expand(const xfm_extent *ext, size_t n, uint64_t total,
 
 	if (!frames)
 		return NULL;
+	/* Every extent of order 0 (single frames, the common case): one
+	 * plain copy, no inner loop. */
+	if (total == n) {
+		for (size_t i = 0; i < n; i++)
+			frames[i] = ext[i].frame;
+		return frames;
+	}
 	for (size_t i = 0; i < n; i++)
 		for (uint64_t j = 0; j < (UINT64_C(1) << ext[i].order); j++)
 			frames[k++] = ext[i].frame + j;
 	return frames;
 }
 
-/* An extent's error is the first error among its frames. */
-static size_t collect_errors(xfm_extent *ext, size_t n, const int *err)
+/*
+ * An extent's error is the first error among its frames.  When every
+ * frame mapped (@all), no frame's error is looked at.
+ */
+static size_t collect_errors(xfm_extent *ext, size_t n, const int *err,
+			     bool all)
 {
 	size_t ok = 0, k = 0;
 
+	if (all) {
+		for (size_t i = 0; i < n; i++)
+			ext[i].err = 0;
+		return n;
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint64_t cnt = UINT64_C(1) << ext[i].order;
 
@@ -133,7 +149,7 @@ XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 		rc = -ESRCH;
 		goto out;
 	}
-	ok = collect_errors(ext, n, err);
+	ok = collect_errors(ext, n, err, (uint64_t)rc == total);
 	if (ok == 0) {
 		xfm_unmap_frames(&h->psz, addr, total);
 		rc = first_error(ext, n);

@@ -124,32 +124,54 @@ static int64_t pv_absent(struct xen_source *x, const uint64_t *frames,
 	return nfail;
 }
 
-static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
-		       unsigned int prot, void *hint, int *err, void **addr)
+/* PV guests (and ABIs whose xen_pfn_t is not uint64_t): privcmd takes a
+ * translated copy of the frame list. */
+static int64_t map_translated(struct xen_source *x, const uint64_t *frames,
+			      size_t n, int prot, void *hint, int *err,
+			      void **addr)
 {
-	struct xen_source *x = to_xen(s);
 	xfm_xen_pfn_t small[SMALL_BATCH] = { 0 };
 	xfm_xen_pfn_t *arr = n <= SMALL_BATCH ? small : malloc(n * sizeof(*arr));
 	int64_t rc;
 
 	if (!arr)
-		return xfm_fail(-ENOMEM, "%s: out of memory", s->label);
+		return xfm_fail(-ENOMEM, "%s: out of memory", x->base.label);
 	for (size_t i = 0; i < n; i++) {
 		arr[i] = (xfm_xen_pfn_t)pv_translate(x, frames[i]);
 		if (!x->p2m && arr[i] != frames[i]) {
 			if (arr != small)
 				free(arr);
 			return xfm_fail(-EOVERFLOW, "%s: frame 0x%llx does not "
-					"fit this ABI's xen_pfn_t", s->label,
+					"fit this ABI's xen_pfn_t", x->base.label,
 					(unsigned long long)frames[i]);
 		}
 	}
-	rc = xfm_privcmd_map(&x->pc, x->domid, hint, to_prot(prot), 0, arr, n,
-			     err, addr);
+	rc = xfm_privcmd_map(&x->pc, x->domid, hint, prot, 0, arr, n, err,
+			     addr);
 	if (rc >= 0 && x->p2m)
 		rc = pv_absent(x, frames, n, err);
 	if (arr != small)
 		free(arr);
+	return rc;
+}
+
+/* privcmd can take the core's frame list itself: xen_pfn_t is uint64_t. */
+#define PFN_IS_U64 _Generic((xfm_xen_pfn_t)0, uint64_t: 1, default: 0)
+
+static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
+		       unsigned int prot, void *hint, int *err, void **addr)
+{
+	struct xen_source *x = to_xen(s);
+	int64_t rc;
+
+	/* HVM and PVH guests on 64-bit hosts: no copy, no pass. */
+	if (PFN_IS_U64 && !x->p2m)
+		rc = xfm_privcmd_map(&x->pc, x->domid, hint, to_prot(prot), 0,
+				     (const xfm_xen_pfn_t *)(const void *)frames,
+				     n, err, addr);
+	else
+		rc = map_translated(x, frames, n, to_prot(prot), hint, err,
+				    addr);
 	if (rc < 0)
 		return xfm_fail((int)rc, "%s: mapping %zu frames from 0x%llx "
 				"failed: %s", s->label, n,

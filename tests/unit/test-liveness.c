@@ -22,7 +22,7 @@
 
 #include "mem-source.h"
 
-#define NFRAMES 4096 /* 16 MiB: four 4 MiB dump chunks */
+#define NFRAMES 16384 /* 64 MiB: four 16 MiB dump steps */
 
 static uint8_t holes[NFRAMES];
 static int alive_calls, die_after, map_calls;
@@ -204,13 +204,13 @@ static void dump_fails_and_leaves_nothing(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/guest.elf", dir);
-	/* Dies at the 2nd of 4 map steps of a dump (4 MiB, src/core/dump.c):
-	 * after 4 MiB. */
+	/* Dies at the 2nd of 4 map steps of a dump (16 MiB, src/core/dump.c):
+	 * after 16 MiB. */
 	h = open_dying(1);
 	assert_int_equal(xfm_dump(h, path, XFM_DUMP_ELF, 0, NULL, NULL),
 			 -ESRCH);
 	assert_non_null(strstr(xfm_last_error(), "guest.elf: reading guest "
-			       "address 0x400000: mem: frame 0x"));
+			       "address 0x1000000: mem: frame 0x"));
 	assert_int_equal(count_files(dir, "guest"), 0);
 	xfm_close(h);
 
@@ -218,16 +218,16 @@ static void dump_fails_and_leaves_nothing(void **state)
 	h = open_dying(1);
 	assert_int_equal(xfm_dump(h, path, XFM_DUMP_ELF,
 				  XFM_DUMP_KEEP_PARTIAL, NULL, NULL), -ESRCH);
-	assert_non_null(strstr(xfm_last_error(), "partial dump kept (4194304 "
-			       "of 16777216 bytes"));
+	assert_non_null(strstr(xfm_last_error(), "partial dump kept (16777216 "
+			       "of 67108864 bytes"));
 	assert_int_equal(count_files(dir, ".xfm-"), 0);
 	read_status(path, st);
-	assert_int_equal(st[0], 4u << 20);
-	assert_int_equal(st[1], 16u << 20);
-	assert_int_equal(st[2], 0x400000);
+	assert_int_equal(st[0], 16u << 20);
+	assert_int_equal(st[1], 64u << 20);
+	assert_int_equal(st[2], 0x1000000);
 	assert_int_equal(st[3], ESRCH);
 	assert_int_equal(stat(path, &sb), 0);
-	assert_true((uint64_t)sb.st_size >= 16u << 20); /* whole layout */
+	assert_true((uint64_t)sb.st_size >= 64u << 20); /* whole layout */
 	xfm_close(h);
 	unlink(path);
 
@@ -236,8 +236,8 @@ static void dump_fails_and_leaves_nothing(void **state)
 	assert_int_equal(xfm_dump(h, path, XFM_DUMP_ELF, XFM_DUMP_KEEP_PARTIAL,
 				  NULL, NULL), 0);
 	read_status(path, st);
-	assert_int_equal(st[0], 16u << 20);
-	assert_int_equal(st[1], 16u << 20);
+	assert_int_equal(st[0], 64u << 20);
+	assert_int_equal(st[1], 64u << 20);
 	assert_int_equal(st[2], UINT64_MAX);
 	assert_int_equal(st[3], 0);
 	unlink(path);
