@@ -703,11 +703,25 @@ static double median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* This thread's user and system CPU time so far, in µs. */
+static void cpu_us(double *user, double *sys)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	*user = ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec;
+	*sys = ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
+}
+
 /*
  * The cost of one map call, robust to a loaded host: single calls of
  * xfm, Debian's library and the drop-in in turns (the order rotating),
  * the same frames, and each one's MEDIAN call time per repetition (a
  * burst of other work slows a few calls, not the median).  frames/s.
+ * Beside it, where each mapper's time goes: the user and system CPU
+ * time of its calls (getrusage around each call, outside the timed
+ * part; the kernel samples them at its tick, so only the sums over all
+ * calls of a repetition mean something), µs per call.
  */
 static void measure_mapcall(xfm_handle *h, const struct bm_space *sp)
 {
@@ -724,13 +738,15 @@ static void measure_mapcall(xfm_handle *h, const struct bm_space *sp)
 	bm_frames(sp, frames, n);
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		size_t batch = sizes[s];
-		double x[16], r[16], dn[16];
+		double x[16], r[16], dn[16], cu[3][16], cs[3][16];
 		xen_pfn_t arr[256];
 		xfm_extent ext[256];
 		int err[256];
 		char id[32];
 
 		for (unsigned int i = 0; i < reps; i++) {
+			for (int k = 0; k < 3; k++)
+				cu[k][i] = cs[k][i] = 0;
 			for (unsigned int c = 0; c < CALLS; c++) {
 				size_t at = (c * batch) % (n - batch);
 
@@ -740,7 +756,11 @@ static void measure_mapcall(xfm_handle *h, const struct bm_space *sp)
 							       frames[at + f] };
 				}
 				for (unsigned int k = 0; k < 3; k++) {
-					switch ((c + k) % 3) {
+					unsigned int who = (c + k) % 3;
+					double u0, s0, u1, s1;
+
+					cpu_us(&u0, &s0);
+					switch (who) {
 					case 0:
 						t[0][c] = call_xfm(h, ext, batch);
 						break;
@@ -753,6 +773,9 @@ static void measure_mapcall(xfm_handle *h, const struct bm_space *sp)
 							  call_lib(&din, arr, err,
 								   batch) : 1;
 					}
+					cpu_us(&u1, &s1);
+					cu[who][i] += (u1 - u0) / CALLS;
+					cs[who][i] += (s1 - s0) / CALLS;
 				}
 			}
 			x[i] = batch / median(t[0], CALLS);
@@ -768,6 +791,14 @@ static void measure_mapcall(xfm_handle *h, const struct bm_space *sp)
 		json_series("ref", r, reps);
 		if (dropin)
 			json_series("dropin", dn, reps);
+		json_series("xfm_user_us", cu[0], reps);
+		json_series("xfm_sys_us", cs[0], reps);
+		json_series("ref_user_us", cu[1], reps);
+		json_series("ref_sys_us", cs[1], reps);
+		if (dropin) {
+			json_series("dropin_user_us", cu[2], reps);
+			json_series("dropin_sys_us", cs[2], reps);
+		}
 		json_end_measure();
 	}
 	for (int k = 0; k < 3; k++)
