@@ -168,7 +168,7 @@ static void *all_or_nothing(xenforeignmemory_handle *h, void *addr,
 	return addr;
 }
 
-XFM_EXPORT
+__attribute__((hot)) XFM_EXPORT
 void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom,
 			    void *addr, int prot, int flags, size_t pages,
 			    const xen_pfn_t arr[], int err[])
@@ -202,7 +202,7 @@ void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom,
 	return ret;
 }
 
-XFM_EXPORT
+__attribute__((hot)) XFM_EXPORT
 void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom,
 			   int prot, size_t pages,
 			   const xen_pfn_t arr[], int err[])
@@ -214,7 +214,7 @@ void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom,
  * Upstream never looks at the handle here, so callers get away with
  * NULL; the size comes from the system, rounded to the kernel page.
  */
-XFM_EXPORT
+__attribute__((hot)) XFM_EXPORT
 int xenforeignmemory_unmap(xenforeignmemory_handle *fmem, void *addr,
 			   size_t pages)
 {

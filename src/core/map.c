@@ -7,6 +7,10 @@
 
 #include "private.h"
 
+/* The map path's code together in .text.hot: a map call touches few
+ * code pages (each a TLB refill after the ioctl's page-table switch). */
+#define XFM_HOT __attribute__((hot))
+
 static int check_prot(xfm_handle *h, unsigned int prot)
 {
 	if (prot & ~(unsigned int)(XFM_PROT_READ | XFM_PROT_WRITE))
@@ -23,7 +27,7 @@ static int check_prot(xfm_handle *h, unsigned int prot)
 #define SMALL_MAP 64
 
 /* Expand extents into a frame list (@small if it fits). */
-static uint64_t *expand(const xfm_extent *ext, size_t n, uint64_t total,
+XFM_HOT static uint64_t *expand(const xfm_extent *ext, size_t n, uint64_t total,
 			uint64_t *small)
 {
 	uint64_t *frames = total <= SMALL_MAP ? small
@@ -49,7 +53,7 @@ static uint64_t *expand(const xfm_extent *ext, size_t n, uint64_t total,
  * An extent's error is the first error among its frames.  When every
  * frame mapped (@all), no frame's error is looked at.
  */
-static size_t collect_errors(xfm_extent *ext, size_t n, const int *err,
+XFM_HOT static size_t collect_errors(xfm_extent *ext, size_t n, const int *err,
 			     bool all)
 {
 	size_t ok = 0, k = 0;
@@ -79,7 +83,7 @@ static int first_error(const xfm_extent *ext, size_t n)
 	return -ENOENT;
 }
 
-static int new_map(xfm_handle *h, void *addr, uint64_t frames, xfm_mapping **out)
+XFM_HOT static int new_map(xfm_handle *h, void *addr, uint64_t frames, xfm_mapping **out)
 {
 	xfm_mapping *m = calloc(1, sizeof(*m));
 
@@ -93,7 +97,7 @@ static int new_map(xfm_handle *h, void *addr, uint64_t frames, xfm_mapping **out
 	return 0;
 }
 
-XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
+XFM_HOT XFM_EXPORT int xfm_map(xfm_handle *h, xfm_extent *ext, size_t n,
 		       unsigned int prot, void *hint, xfm_mapping **out)
 {
 	uint64_t total, bytes, *frames = NULL, small_frames[SMALL_MAP];
@@ -203,7 +207,7 @@ XFM_EXPORT int xfm_map_resource(xfm_handle *h, unsigned int type,
 	return 0;
 }
 
-XFM_EXPORT void *xfm_map_addr(const xfm_mapping *m)
+XFM_HOT XFM_EXPORT void *xfm_map_addr(const xfm_mapping *m)
 {
 	return m ? m->addr : NULL;
 }
@@ -213,7 +217,7 @@ XFM_EXPORT uint64_t xfm_map_length(const xfm_mapping *m)
 	return m ? m->length : 0;
 }
 
-XFM_EXPORT int xfm_unmap(xfm_mapping *m)
+XFM_HOT XFM_EXPORT int xfm_unmap(xfm_mapping *m)
 {
 	int rc;
 

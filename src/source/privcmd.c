@@ -199,7 +199,7 @@ static int map_v1(struct xfm_privcmd *pc, uint32_t dom, void *addr,
 	return rc;
 }
 
-int64_t xfm_privcmd_map(struct xfm_privcmd *pc, uint32_t dom, void *hint,
+__attribute__((hot)) int64_t xfm_privcmd_map(struct xfm_privcmd *pc, uint32_t dom, void *hint,
 			int prot, int flags, const xfm_xen_pfn_t *arr,
 			size_t n, int *err, void **addr)
 {

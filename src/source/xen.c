@@ -158,7 +158,7 @@ static int64_t map_translated(struct xen_source *x, const uint64_t *frames,
 /* privcmd can take the core's frame list itself: xen_pfn_t is uint64_t. */
 #define PFN_IS_U64 _Generic((xfm_xen_pfn_t)0, uint64_t: 1, default: 0)
 
-static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
+__attribute__((hot)) static int64_t xen_map(struct xfm_source *s, const uint64_t *frames, size_t n,
 		       unsigned int prot, void *hint, int *err, void **addr)
 {
 	struct xen_source *x = to_xen(s);
