@@ -36,7 +36,12 @@
 #include "privcmd.h"
 #include "xen-pv.h"
 
+/* Debian's library by its multiarch path: our drop-in has its SONAME. */
+#if defined(__aarch64__)
+#define REF_LIB "/usr/lib/aarch64-linux-gnu/libxenforeignmemory.so.1"
+#else
 #define REF_LIB "/usr/lib/x86_64-linux-gnu/libxenforeignmemory.so.1"
+#endif
 #define FRAME 4096u
 #define MIB (UINT64_C(1) << 20)
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs in the Xen lab's dom0 (busybox sh) from /payload, started by
-# bench/run.sh: creates a paused PVH guest "xfm-bench" as large as the
+# bench/run.sh: creates a paused guest "xfm-bench" (x86: PVH) as large as the
 # lab's memory allows (at most $BENCH_GUEST_MB, default 512), then runs
 # bench-xen on it (and the lab's 128 MiB xfm-pvh for the RSS figure);
 # BENCH_XEN_ARGS: more bench-xen options (e.g. --only dump --dump-budget 0).
@@ -23,16 +23,20 @@ if [ "$mem" -lt 128 ]; then
     exit 1
 fi
 
+# x86: a PVH guest on its own CPU (the lab's layout).  Arm: xl's one
+# guest type there, no type= line (as the lab's own arm guest).
+x86=
+[ "$(uname -m)" = x86_64 ] && x86='type="pvh"
+cpus="2"
+tsc_mode="native"'
 cat > /run/xfm-bench.cfg <<CFG
 name="xfm-bench"
-type="pvh"
 kernel="/lab/guest/vmlinux"
 ramdisk="/lab/guest/initrd.gz"
 memory=$mem
 vcpus=1
-cpus="2"
-tsc_mode="native"
 extra="console=hvc0 rdinit=/init quiet"
+$x86
 CFG
 # Paused and never started: its memory is all populated at creation,
 # and a dump compares best on a paused guest.
@@ -59,7 +63,7 @@ before=
 limit=
 command -v timeout > /dev/null && limit="timeout ${BENCH_XEN_TIMEOUT:-1500}"
 # shellcheck disable=SC2086
-$limit ./bench-xen --reps "$reps" $before ${BENCH_XEN_ARGS:-} --fill --small "${XFM_GUEST_PVH_DOMID:-0}" --dir /bench \
+$limit ./bench-xen --reps "$reps" $before ${BENCH_XEN_ARGS:-} --fill --small "${XFM_GUEST_PVH_DOMID:-${XFM_GUEST_ARM_DOMID:-0}}" --dir /bench \
     "$domid" > /tmp/bench-xen.json || rc=$?
 echo "XFM-BENCH-JSON-BEGIN"
 cat /tmp/bench-xen.json

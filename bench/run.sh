@@ -3,7 +3,7 @@
 #
 # usage: bench/run.sh [--out FILE] [--build DIR] [--reps N] [--lab-reps N]
 #                     [--boots N] [--parallel] [--guest-mb N] [--large-mib N]
-#                     [--no-lab] [--no-host]
+#                     [--no-lab] [--no-host] [--arch x86_64|arm64]
 #   Builds the benchmarks (meson, in DIR, default build-bench), runs the
 #   host-side benchmarks (bench-file), then boots the Xen lab N times
 #   (default 3) and runs every live-guest benchmark (bench-xen) in its
@@ -12,6 +12,10 @@
 #   files are never overwritten) and prints the table (bench/report.py).
 #   --parallel boots the labs at the same time (each boot's ratios are
 #   side by side within it; a loaded host slows both sides alike).
+#   --arch arm64 boots the arm64 lab with its 16 KiB dom0 instead (bench-xen
+#   cross-built into build-arm64 by lab/arm64/cross-build.sh; Arm's
+#   `xl dump-core` writes no RAM: give BENCH_XEN_ARGS="--only dump
+#   --dump-budget 0" there); the host part is x86's, so --no-host with it.
 # Environment: XFM_LAB_* as for lab/lab.sh; BENCH_DIR (host scratch,
 #   default /var/tmp); BENCH_LAB_TIMEOUT (960); BENCH_BEFORE (a bench-xen built
 #   from libxfm before a change: its dumps are measured too, "xfm_before");
@@ -23,7 +27,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
 out='' build="$ROOT/build-bench" reps=7 lab_reps=5 boots=3 guest_mb=512
-large_mib=1024 lab=1 host=1 parallel=0
+large_mib=1024 lab=1 host=1 parallel=0 arch=x86_64
 while [ $# -gt 0 ]; do
     case $1 in
         --out) out=$2; shift 2 ;;
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
         --large-mib) large_mib=$2; shift 2 ;;
         --no-lab) lab=0; shift ;;
         --no-host) host=0; shift ;;
+        --arch) arch=$2; shift 2 ;;
         -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -50,6 +55,10 @@ if [ -z "$out" ]; then
         k=$((k + 1))
     done
 fi
+case $arch in
+    x86_64 | arm64) ;;
+    *) echo "bench/run.sh: --arch '$arch': x86_64 or arm64" >&2; exit 2 ;;
+esac
 if [ -e "$out" ]; then
     echo "bench/run.sh: $out exists: result files are never overwritten" >&2
     exit 2
@@ -90,10 +99,17 @@ fi
 # --- lab: every live measure, in each of --boots boots -----------------
 if [ "$lab" = 1 ]; then
     mkdir -p "$WORK/payload"
-    cp "$HERE/lab-payload.sh" "$build/bench/bench-xen" "$WORK/payload/"
+    lab_build=$build lab_args=(--guests pvh)
+    if [ "$arch" = arm64 ]; then
+        lab_build=$ROOT/build-arm64
+        lab_args=(--arch arm64 --kernel-page 16k --guests arm)
+        "$ROOT/lab/arm64/cross-build.sh" "$lab_build" > "$WORK/cross.log" 2>&1 ||
+            { tail -n 20 "$WORK/cross.log" >&2; exit 1; }
+    fi
+    cp "$HERE/lab-payload.sh" "$lab_build/bench/bench-xen" "$WORK/payload/"
     # Our drop-in, measured beside Debian's (bench-xen loads it with
     # dlmopen: both have the same SONAME).
-    cp "$build/src/compat/libxenforeignmemory.so.1" \
+    cp "$lab_build/src/compat/libxenforeignmemory.so.1" \
         "$WORK/payload/xfm-dropin.so.1"
     # BENCH_BEFORE: bench-xen built from libxfm before a change, to
     # measure both in one boot (the dump's "xfm_before" series).
@@ -101,7 +117,7 @@ if [ "$lab" = 1 ]; then
     boot_one() { # N: one boot; its output in lab$N.out, status in rc$N
         local rc=0
         mkdir -p "$WORK/out$1"
-        "$ROOT/lab/lab.sh" --payload "$WORK/payload" --guests pvh \
+        "$ROOT/lab/lab.sh" --payload "$WORK/payload" "${lab_args[@]}" \
             --run "BENCH_GUEST_MB=$guest_mb BENCH_REPS=$lab_reps BENCH_XEN_ARGS='${BENCH_XEN_ARGS:-}' sh ./lab-payload.sh" \
             --timeout "${BENCH_LAB_TIMEOUT:-1800}" --out "$WORK/out$1" \
             > "$WORK/lab$1.out" || rc=$?
@@ -109,7 +125,7 @@ if [ "$lab" = 1 ]; then
     }
     pids=()
     for boot in $(seq 1 "$boots"); do
-        say "lab boot $boot/$boots: live benchmarks (PVH guest up to $guest_mb MiB, $lab_reps repetitions)"
+        say "lab boot $boot/$boots ($arch): live benchmarks (guest up to $guest_mb MiB, $lab_reps repetitions)"
         if [ "$parallel" = 1 ]; then
             boot_one "$boot" &
             pids+=($!)
