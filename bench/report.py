@@ -423,9 +423,10 @@ def table(result, name):
         reps = sum(b["raw"]["reps"] for b in labs)
         out.append("Live rows: Xen %s lab under QEMU TCG (absolute times "
                    "mean little; the ratios are the result), dom0 kernel "
-                   "%s, PVH guest of %d MiB (wanted %s), %d boot(s), %d "
+                   "%s, %s guest of %d MiB (wanted %s), %d boot(s), %d "
                    "repetitions in all." % (
                        env.get("xen"), env.get("kernel"),
+                       "Arm" if "arm64" in str(env.get("kernel")) else "PVH",
                        labs[0]["raw"]["guest"]["bytes"] // 2**20,
                        env.get("guest_mb_wanted"), len(labs), reps))
         bad = [str(b.get("status")) for b in labs if b.get("status")]
