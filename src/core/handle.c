@@ -135,6 +135,7 @@ XFM_EXPORT int xfm_close(xfm_handle *h)
 		return 0;
 	xfm_vm_free(h);
 	xfm_cache_fini(h);
+	xfm_map_spare_free(h);
 	free(h->ranges);
 	xfm_os_fini(h);
 	h->src->ops->close(h->src);

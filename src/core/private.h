@@ -295,6 +295,9 @@ struct xfm_handle {
 	struct xfm_vm *vm;        /* src/vm/aspace.c: root, translations */
 	atomic_int gone;                /* 0, or -ESRCH once gone (liveness.c) */
 	_Atomic uint64_t alive_checked;     /* coarse ns of the last look */
+	/* map.c: one unmapped mapping object kept for the next xfm_map
+	 * (a malloc + free per map call was half of its user cost). */
+	struct xfm_mapping *_Atomic spare_map;
 };
 
 struct xfm_mapping {
@@ -304,6 +307,9 @@ struct xfm_mapping {
 	uint64_t frames;
 	uint64_t res_bytes; /* made by map_resource: bytes mapped, else 0 */
 };
+
+/* map.c: free the handle's kept mapping object (xfm_close). */
+void xfm_map_spare_free(xfm_handle *h);
 
 /* src/os/linux.c: discover the guest OS once and append its facts
  * (linux.*) to the source's; quiet (no message). */
