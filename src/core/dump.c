@@ -533,6 +533,20 @@ static int check_args(xfm_handle *h, const char *path, unsigned int format,
 	return 0;
 }
 
+/*
+ * Every frame read: a live guest destroyed while the last step was being
+ * copied would still pass as whole, since all its maps had succeeded.
+ * Ask once more before the file is kept (liveness.c; files: no-op).
+ */
+static int still_there(struct xfm_dump *d)
+{
+	uint64_t last = d->nr ? d->r[d->nr - 1].start + d->r[d->nr - 1].size - 1
+			      : 0;
+	int rc = xfm_check_alive(d->h, true, last / d->frame);
+
+	return rc < 0 ? read_failed(d, rc, last / d->frame * d->frame) : 0;
+}
+
 static int write_format(struct xfm_dump *d, unsigned int format)
 {
 	int rc = report(d);
@@ -540,6 +554,8 @@ static int write_format(struct xfm_dump *d, unsigned int format)
 	if (rc < 0)
 		return rc;
 	rc = xfm_format_for_dump(format)->write(d);
+	if (rc == 0)
+		rc = still_there(d);
 	if (d->keep && (rc == 0 || (d->read_err && rc == d->read_err)))
 		rc = put_status(d, rc);
 	/* Holes are never written: a trailing one needs the file's size. */

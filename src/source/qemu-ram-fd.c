@@ -169,6 +169,8 @@ int xfm_qemu_ram_fd(pid_t pid, uint64_t hva, uint64_t len,
 	out->fd = fd;
 	out->off = m.off;
 	out->kind = m.memfd ? "memfd" : fstatfs(fd, &sfs) == 0 &&
-		    sfs.f_type == HUGETLBFS_MAGIC ? "hugetlbfs" : "file";
+		    /* f_type is an int on 32-bit hosts: compare as unsigned */
+		    (unsigned long)sfs.f_type == HUGETLBFS_MAGIC ? "hugetlbfs" :
+		    "file";
 	return 0;
 }

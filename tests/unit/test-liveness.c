@@ -248,6 +248,37 @@ static void dump_fails_and_leaves_nothing(void **state)
 	rmdir(dir);
 }
 
+/* The guest goes once every frame was read (`xl destroy` from the
+ * progress callback at 100 %, as in the Arm lab, whose memory map ends
+ * with RAM): all maps succeeded, yet the dump must not pass as whole. */
+static int gone_at_end(void *opaque, uint64_t done, uint64_t total)
+{
+	(void)opaque;
+	if (done == total)
+		die_after = 0;
+	return 0;
+}
+
+static void dump_fails_when_gone_at_the_end(void **state)
+{
+	char dir[] = "/tmp/xfm-liveness.XXXXXX", path[64];
+	xfm_handle *h;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/guest.elf", dir);
+	h = open_dying(1000);
+	assert_int_equal(xfm_dump(h, path, XFM_DUMP_ELF, 0, gone_at_end, NULL),
+			 -ESRCH);
+	assert_int_equal(map_calls, 4);
+	assert_non_null(strstr(xfm_last_error(), "guest.elf: reading guest "
+			       "address 0x3fff000: mem: frame 0x3fff: the "
+			       "domain is gone"));
+	assert_int_equal(count_files(dir, "guest"), 0);
+	xfm_close(h);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +286,7 @@ int main(void)
 		cmocka_unit_test(whole_map_asks_at_pace),
 		cmocka_unit_test(cache_hit_notices),
 		cmocka_unit_test(dump_fails_and_leaves_nothing),
+		cmocka_unit_test(dump_fails_when_gone_at_the_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
