@@ -194,6 +194,23 @@ static void read_status(const char *path, uint64_t st[4])
 	close(fd);
 }
 
+/* An ELF dump into @dir of a source that dies after @after maps (or as
+ * @progress says): -ESRCH with @msg in the message, no file left. */
+static void dump_gone(const char *dir, int after, xfm_progress_fn progress,
+		      const char *msg)
+{
+	char path[64];
+	xfm_handle *h;
+
+	snprintf(path, sizeof(path), "%s/guest.elf", dir);
+	h = open_dying(after);
+	assert_int_equal(xfm_dump(h, path, XFM_DUMP_ELF, 0, progress, NULL),
+			 -ESRCH);
+	assert_non_null(strstr(xfm_last_error(), msg));
+	assert_int_equal(count_files(dir, "guest"), 0);
+	xfm_close(h);
+}
+
 static void dump_fails_and_leaves_nothing(void **state)
 {
 	char dir[] = "/tmp/xfm-liveness.XXXXXX", path[64];
@@ -206,13 +223,8 @@ static void dump_fails_and_leaves_nothing(void **state)
 	snprintf(path, sizeof(path), "%s/guest.elf", dir);
 	/* Dies at the 2nd of 4 map steps of a dump (16 MiB, src/core/dump.c):
 	 * after 16 MiB. */
-	h = open_dying(1);
-	assert_int_equal(xfm_dump(h, path, XFM_DUMP_ELF, 0, NULL, NULL),
-			 -ESRCH);
-	assert_non_null(strstr(xfm_last_error(), "guest.elf: reading guest "
-			       "address 0x1000000: mem: frame 0x"));
-	assert_int_equal(count_files(dir, "guest"), 0);
-	xfm_close(h);
+	dump_gone(dir, 1, NULL, "guest.elf: reading guest address 0x1000000: "
+		  "mem: frame 0x");
 
 	/* Forensics: kept, marked, still -ESRCH. */
 	h = open_dying(1);
@@ -261,21 +273,13 @@ static int gone_at_end(void *opaque, uint64_t done, uint64_t total)
 
 static void dump_fails_when_gone_at_the_end(void **state)
 {
-	char dir[] = "/tmp/xfm-liveness.XXXXXX", path[64];
-	xfm_handle *h;
+	char dir[] = "/tmp/xfm-liveness.XXXXXX";
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/guest.elf", dir);
-	h = open_dying(1000);
-	assert_int_equal(xfm_dump(h, path, XFM_DUMP_ELF, 0, gone_at_end, NULL),
-			 -ESRCH);
-	assert_int_equal(map_calls, 4);
-	assert_non_null(strstr(xfm_last_error(), "guest.elf: reading guest "
-			       "address 0x3fff000: mem: frame 0x3fff: the "
-			       "domain is gone"));
-	assert_int_equal(count_files(dir, "guest"), 0);
-	xfm_close(h);
+	dump_gone(dir, 1000, gone_at_end, "guest.elf: reading guest address "
+		  "0x3fff000: mem: frame 0x3fff: the domain is gone");
+	assert_int_equal(map_calls, 4); /* every step mapped */
 	rmdir(dir);
 }
 
