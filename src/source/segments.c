@@ -78,24 +78,6 @@ const struct xfm_seg *xfm_segs_sort(struct xfm_segs *s)
 	return NULL;
 }
 
-const struct xfm_seg *xfm_segs_find(const struct xfm_segs *s, uint64_t addr)
-{
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct xfm_seg *g = &s->v[mid];
-
-		if (addr >= g->addr && addr - g->addr < g->len)
-			return g;
-		if (addr < g->addr)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo < s->n ? &s->v[lo] : NULL;
-}
-
 uint64_t xfm_segs_zero_below(const struct xfm_segs *s, uint64_t fs,
 			     uint64_t end, uint64_t n)
 {

@@ -43,8 +43,38 @@ void xfm_segs_free(struct xfm_segs *s);
 /* Sort by address; the first segment that overlaps the one before it,
  * or NULL when none does. */
 const struct xfm_seg *xfm_segs_sort(struct xfm_segs *s);
+/* The segment holding @addr, or NULL; *@next: the index of the first
+ * segment after @addr.  Inline: every small read of a dump starts here. */
+static inline const struct xfm_seg *xfm_segs_holding(const struct xfm_segs *s,
+						     uint64_t addr,
+						     size_t *next)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct xfm_seg *g = &s->v[mid];
+
+		if (addr < g->addr)
+			hi = mid;
+		else if (addr - g->addr < g->len)
+			return g;
+		else
+			lo = mid + 1;
+	}
+	*next = lo;
+	return NULL;
+}
+
 /* The segment holding @addr, or the first one after it, or NULL. */
-const struct xfm_seg *xfm_segs_find(const struct xfm_segs *s, uint64_t addr);
+static inline const struct xfm_seg *xfm_segs_find(const struct xfm_segs *s,
+						  uint64_t addr)
+{
+	size_t next;
+	const struct xfm_seg *g = xfm_segs_holding(s, addr, &next);
+
+	return g ? g : next < s->n ? &s->v[next] : NULL;
+}
 /* How many frames of @fs bytes just below frame @end (end - 1, end - 2,
  * ..., at most @n) lie wholly in zero segments (present, not stored). */
 uint64_t xfm_segs_zero_below(const struct xfm_segs *s, uint64_t fs,
@@ -73,41 +103,30 @@ int xfm_pread_full(int fd, void *buf, uint64_t len, uint64_t off);
 static inline bool xfm_segs_copy_mapped(const struct xfm_segs *s,
 					uint64_t addr, void *buf, uint64_t len)
 {
-	size_t lo = 0, hi = s->n;
+	size_t next;
+	const struct xfm_seg *g = xfm_segs_holding(s, addr, &next);
+	const uint8_t *m;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct xfm_seg *g = &s->v[mid];
-		const uint8_t *m;
+	if (!g || s->live || len > XFM_SEGS_SMALL_READ ||
+	    len > g->len - (addr - g->addr))
+		return false;
+	m = atomic_load_explicit(&g->map, memory_order_acquire);
+	if (!m || m == MAP_FAILED)
+		return false;
+	m += addr - g->addr;
+	/* 8 to 16 bytes (a pointer, a page-table entry): two
+	 * overlapping loads, not a call to memcpy. */
+	if (len >= 8 && len <= 16) {
+		uint64_t a, b;
 
-		if (addr < g->addr) {
-			hi = mid;
-			continue;
-		}
-		if (addr - g->addr >= g->len) {
-			lo = mid + 1;
-			continue;
-		}
-		m = atomic_load_explicit(&g->map, memory_order_acquire);
-		if (s->live || len > XFM_SEGS_SMALL_READ || !m ||
-		    m == MAP_FAILED || len > g->len - (addr - g->addr))
-			return false;
-		m += addr - g->addr;
-		/* 8 to 16 bytes (a pointer, a page-table entry): two
-		 * overlapping loads, not a call to memcpy. */
-		if (len >= 8 && len <= 16) {
-			uint64_t a, b;
-
-			memcpy(&a, m, 8);
-			memcpy(&b, m + len - 8, 8);
-			memcpy(buf, &a, 8);
-			memcpy((uint8_t *)buf + len - 8, &b, 8);
-		} else {
-			memcpy(buf, m, len);
-		}
-		return true;
+		memcpy(&a, m, 8);
+		memcpy(&b, m + len - 8, 8);
+		memcpy(buf, &a, 8);
+		memcpy((uint8_t *)buf + len - 8, &b, 8);
+	} else {
+		memcpy(buf, m, len);
 	}
-	return false;
+	return true;
 }
 
 /*
