@@ -308,6 +308,10 @@ struct xfm_mapping {
 	uint64_t res_bytes; /* made by map_resource: bytes mapped, else 0 */
 };
 
+/* ranges.c: sort @r, drop empty ranges, merge touching or overlapping
+ * ones; returns how many are left. */
+size_t xfm_ranges_normalize(xfm_range *r, size_t n);
+
 /* map.c: free the handle's kept mapping object (xfm_close). */
 void xfm_map_spare_free(xfm_handle *h);
 

@@ -24,8 +24,7 @@ static uint64_t last_byte(const xfm_range *r)
 	return r->start + (r->size - 1);
 }
 
-/* Sort, drop empty ranges, merge touching or overlapping ones. */
-static size_t normalize(xfm_range *r, size_t n)
+size_t xfm_ranges_normalize(xfm_range *r, size_t n)
 {
 	size_t k = 0;
 
@@ -58,7 +57,7 @@ static int load_ranges(xfm_handle *h)
 	rc = h->src->ops->ranges(h->src, &r, &n);
 	if (rc < 0)
 		return rc;
-	n = normalize(r, n);
+	n = xfm_ranges_normalize(r, n);
 	free(h->ranges);
 	h->ranges = r;
 	h->nr_ranges = n;

@@ -269,28 +269,6 @@ static int probe_failed(struct xfm_source *s, int rc)
 			strerror(-rc));
 }
 
-static int cmp_range(const void *a, const void *b)
-{
-	const xfm_range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* Sort @l and merge touching ranges (they never overlap here). */
-static void sort_ranges(struct range_list *l)
-{
-	size_t k = 0;
-
-	qsort(l->r, l->n, sizeof(*l->r), cmp_range);
-	for (size_t i = 0; i < l->n; i++) {
-		if (k && l->r[k - 1].start + l->r[k - 1].size == l->r[i].start)
-			l->r[k - 1].size += l->r[i].size;
-		else
-			l->r[k++] = l->r[i];
-	}
-	l->n = k;
-}
-
 /* The frame info of [first, first + cnt) into @l; *found counts pages. */
 static int pfinfo_chunk(struct xen_source *x, struct xfm_xen_pfinfo *pi,
 			uint64_t first, uint64_t cnt, struct range_list *l,
@@ -369,7 +347,7 @@ static int pfinfo_pages(struct xen_source *x, uint64_t n,
 		rc = add_range(l, top.r[i]);
 	free(top.r);
 	if (rc == 0)
-		sort_ranges(l);
+		l->n = xfm_ranges_normalize(l->r, l->n);
 	return rc;
 }
 
