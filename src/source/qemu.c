@@ -447,11 +447,11 @@ static void add_kind(char *kinds, size_t size, const char *kind)
 /*
  * The RAM regions (segments: off is QEMU's address) that QEMU maps
  * shared from a file it holds: read those files instead of the process.
- * Every region so: 1, the segments hold our descriptors and file offsets
- * (the RAM-file ops serve them).  Some: 0, those segments get a mapping
- * beside QEMU's address (the process ops read it; the rest by
- * process_vm_readv).  None: 0, nothing changed.  The facts say which.
- * Negative errno on failure.
+ * Every region so (qm->ram_fd): the segments hold our descriptors and
+ * file offsets (the RAM-file ops serve them).  Some: those segments get a
+ * mapping beside QEMU's address (the process ops read it; the rest by
+ * process_vm_readv).  Returns 1 when any was reopened (the facts say
+ * which), 0 when none was (nothing changed), or a negative errno.
  */
 static int ram_fds(struct xfm_qemu *qm)
 {
@@ -505,7 +505,7 @@ static int ram_fds(struct xfm_qemu *qm)
 		rc = xfm_source_add_info(&qm->base, "qemu.ram_access", "%s",
 					 kinds);
 	if (rc == 0)
-		rc = qm->ram_fd ? 1 : 2;
+		rc = 1;
 out:
 	free(rf);
 	return rc;
